@@ -1,0 +1,71 @@
+"""`cuda_toolkit`: the CUDA compiler, headers and static runtime (@local_cuda).
+
+Default: CUDA 13.0 from pinned PyPI wheels (nvcc, crt, nvvm, cccl, runtime,
+plus cuobjdump to inspect the SASS we ship), installed once into a cached
+venv. With CUDA_PATH set, that system toolkit is used instead. The rule only
+runs when a CUDA target is built, so CPU builds never need a toolkit.
+"""
+
+load("//tools:cached_venv.bzl", "cached_venv")
+
+# Exact pins (ENVIRONMENT.md): nvvm must match ptxas 13.0, and cuobjdump's
+# oldest 13.x release reads our 13.0 objects.
+_WHEELS = """\
+nvidia-cuda-nvcc==13.0.88
+nvidia-cuda-crt==13.0.88
+nvidia-nvvm==13.0.88
+nvidia-cuda-cccl==13.0.85
+nvidia-cuda-runtime==13.0.96
+nvidia-cuda-cuobjdump==13.2.51
+"""
+
+_BUILD = """
+load("@rules_cc//cc:defs.bzl", "cc_library")
+
+package(default_visibility = ["//visibility:public"])
+
+exports_files(["cuda/bin/nvcc", "cuda/bin/cuobjdump"])
+
+alias(name = "nvcc", actual = "cuda/bin/nvcc")
+
+alias(name = "cuobjdump", actual = "cuda/bin/cuobjdump")
+
+cc_library(
+    name = "cuda_headers",
+    hdrs = glob(["cuda/include/**/*.h", "cuda/include/**/*.hpp"], allow_empty = True),
+    includes = ["cuda/include"],
+)
+
+# Static cudart: the backend library then needs no CUDA runtime at load time
+# beyond the driver.
+cc_library(
+    name = "cuda_runtime_static",
+    srcs = ["{cudart}"],
+    linkopts = ["-ldl", "-lpthread", "-lrt"],
+    deps = [":cuda_headers"],
+)
+"""
+
+def _cuda_toolkit_impl(rctx):
+    system = rctx.os.environ.get("CUDA_PATH", "")
+    if system:
+        root = system
+        if rctx.execute(["test", "-x", root + "/bin/nvcc"]).return_code != 0:
+            fail("groupquant: CUDA_PATH=%s has no bin/nvcc; unset CUDA_PATH to use the pinned PyPI toolkit" % root)
+    else:
+        venv = cached_venv(rctx, "cuda", _WHEELS)
+        site = rctx.execute([venv + "/bin/python3", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
+        root = site + "/nvidia/cu13"
+        if rctx.execute(["test", "-x", root + "/bin/nvcc"]).return_code != 0:
+            fail("groupquant: the pinned CUDA wheels installed but %s/bin/nvcc is missing" % root)
+    rctx.symlink(root, "cuda")
+    cudart = "cuda/lib/libcudart_static.a"
+    if rctx.execute(["test", "-f", root + "/lib64/libcudart_static.a"]).return_code == 0:
+        cudart = "cuda/lib64/libcudart_static.a"
+    rctx.file("BUILD.bazel", _BUILD.format(cudart = cudart))
+
+cuda_toolkit = repository_rule(
+    implementation = _cuda_toolkit_impl,
+    environ = ["CUDA_PATH", "GROUPQUANT_CACHE_DIR", "HOME"],
+    doc = "CUDA toolkit from pinned PyPI wheels, or a system one via CUDA_PATH.",
+)
