@@ -14,8 +14,8 @@ def _cache_root(rctx):
         root = home + "/.cache/groupquant"
     return root
 
-def _run(rctx, argv, what, timeout = 3600):
-    res = rctx.execute(argv, timeout = timeout, quiet = False)
+def _run(rctx, argv, what, timeout = 3600, quiet = True):
+    res = rctx.execute(argv, timeout = timeout, quiet = quiet)
     if res.return_code != 0:
         fail("groupquant: %s failed (exit %d): %s\n%s" % (what, res.return_code, " ".join([str(a) for a in argv]), res.stderr[-4000:]))
     return res
@@ -46,6 +46,6 @@ def cached_venv(rctx, name, requirements, python = "python3"):
     # Create the venv at its final path: venvs are not relocatable.
     _run(rctx, ["rm", "-rf", venv], "cleaning " + venv)
     _run(rctx, [interpreter, "-m", "venv", venv], "python -m venv")
-    _run(rctx, [venv + "/bin/python3", "-m", "pip", "install", "--no-input", "--quiet", "-r", rctx.path("requirements.txt")], "pip install for " + name)
+    _run(rctx, [venv + "/bin/python3", "-m", "pip", "install", "--no-input", "--quiet", "-r", rctx.path("requirements.txt")], "pip install for " + name, quiet = False)
     _run(rctx, ["touch", marker], "marking " + venv)
     return venv

@@ -24,11 +24,7 @@ load("@rules_cc//cc:defs.bzl", "cc_library")
 
 package(default_visibility = ["//visibility:public"])
 
-exports_files(["cuda/bin/nvcc", "cuda/bin/cuobjdump"])
-
-alias(name = "nvcc", actual = "cuda/bin/nvcc")
-
-alias(name = "cuobjdump", actual = "cuda/bin/cuobjdump")
+exports_files(["nvcc", "cuobjdump"])
 
 cc_library(
     name = "cuda_headers",
@@ -46,6 +42,11 @@ cc_library(
 )
 """
 
+_WRAPPER = """#!/bin/sh
+here="$(dirname "$(readlink -f "$0")")"
+exec "$here/cuda/bin/{tool}" "$@"
+"""
+
 def _cuda_toolkit_impl(rctx):
     system = rctx.os.environ.get("CUDA_PATH", "")
     if system:
@@ -59,6 +60,13 @@ def _cuda_toolkit_impl(rctx):
         if rctx.execute(["test", "-x", root + "/bin/nvcc"]).return_code != 0:
             fail("groupquant: the pinned CUDA wheels installed but %s/bin/nvcc is missing" % root)
     rctx.symlink(root, "cuda")
+
+    # Sandboxed actions see only declared inputs under execroot, and nvcc finds
+    # nvcc.profile and its headers next to the path it was started from. These
+    # wrappers start the real binaries from the real toolkit folder; they hold
+    # no absolute path, so action keys stay machine-independent.
+    for tool in ["nvcc", "cuobjdump"]:
+        rctx.file(tool, _WRAPPER.format(tool = tool), executable = True)
     cudart = "cuda/lib/libcudart_static.a"
     if rctx.execute(["test", "-f", root + "/lib64/libcudart_static.a"]).return_code == 0:
         cudart = "cuda/lib64/libcudart_static.a"
