@@ -16,6 +16,9 @@ py_runtime(
     name = "py3_runtime",
     interpreter_path = "{python}",
     python_version = "PY3",
+    # The launcher stub must start under the same interpreter: strict action
+    # env has no `python` on PATH on Debian.
+    stub_shebang = "#!{python}",
 )
 
 py_runtime_pair(
