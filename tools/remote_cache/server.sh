@@ -141,7 +141,11 @@ ensure_buildgrid() {
   mkdir -p "$(dirname "$BGD_VENV")"
   "$py" -m venv "$BGD_VENV"
   # Wheels only: pycurl or cryptography from source would need -dev packages.
-  "$BGD_VENV/bin/pip" install --quiet --only-binary=:all: -r "$BGD_LOCK" >&2
+  if ! "$BGD_VENV/bin/pip" install --quiet --only-binary=:all: -r "$BGD_LOCK" \
+      > "$BGD_VENV/install.log" 2>&1; then
+    tail -n 20 "$BGD_VENV/install.log" >&2
+    die "pip could not install $BGD_LOCK into $BGD_VENV"
+  fi
   "$BGD_VENV/bin/bgd" --help >/dev/null
   echo "$want" > "$stamp"
 }

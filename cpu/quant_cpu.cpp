@@ -1,0 +1,163 @@
+// GCC keeps float compare-selects as branches (a NaN compare may raise an FP
+// exception) unless told FP exceptions are not observed, which blocks the
+// vectorization of every encoder below AVX-512. Nothing here reads the FP
+// exception flags, and values do not change (rounding is untouched). This
+// must precede every include so that inlined helpers get the same options.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3", "no-trapping-math")
+#endif
+
+#include "cpu/quant_cpu.h"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "csrc/quant_math.h"
+#include "csrc/quant_problem.h"
+
+namespace groupquant {
+namespace cpu_backend {
+namespace {
+
+// Quantizes rows [begin, end) of a problem.
+using RowsFnPtr = void (*)(const QuantProblem&, int64_t, int64_t);
+
+// The row kernel, once per instruction set (see cpu/quant_cpu_kernel.h).
+#define GQ_ISA_NS isa_baseline
+#define GQ_ISA_ATTR
+#include "cpu/quant_cpu_kernel.h"
+#undef GQ_ISA_NS
+#undef GQ_ISA_ATTR
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define GQ_HAVE_X86_VARIANTS 1
+#define GQ_ISA_NS isa_avx2
+#define GQ_ISA_ATTR __attribute__((target("avx2,fma,bmi,bmi2,f16c")))
+#include "cpu/quant_cpu_kernel.h"
+#undef GQ_ISA_NS
+#undef GQ_ISA_ATTR
+
+#define GQ_ISA_NS isa_avx512
+#define GQ_ISA_ATTR \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi,bmi2,f16c")))
+#include "cpu/quant_cpu_kernel.h"
+#undef GQ_ISA_NS
+#undef GQ_ISA_ATTR
+#else
+#define GQ_HAVE_X86_VARIANTS 0
+#endif
+
+// Which instruction set to use; GROUPQUANT_CPU_ISA=baseline|avx2|avx512
+// lowers the choice (for tests and benchmarks of each path).
+enum class Isa { kBaseline, kAvx2, kAvx512 };
+
+Isa detect_isa() {
+  Isa best = Isa::kBaseline;
+#if GQ_HAVE_X86_VARIANTS
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("bmi2")) {
+    best = Isa::kAvx2;
+  }
+  if (best == Isa::kAvx2 && __builtin_cpu_supports("avx512f") &&
+      __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq")) {
+    best = Isa::kAvx512;
+  }
+#endif
+  const char* want = std::getenv("GROUPQUANT_CPU_ISA");
+  if (want != nullptr) {
+    const std::string w(want);
+    Isa cap = best;
+    if (w == "baseline") cap = Isa::kBaseline;
+    if (w == "avx2") cap = Isa::kAvx2;
+    if (static_cast<int>(cap) < static_cast<int>(best)) best = cap;
+  }
+  return best;
+}
+
+RowsFnPtr pick_kernel(const QuantProblem& p) {
+  static const Isa isa = detect_isa();
+#if GQ_HAVE_X86_VARIANTS
+  if (isa == Isa::kAvx512) return isa_avx512::pick(p);
+  if (isa == Isa::kAvx2) return isa_avx2::pick(p);
+#endif
+  (void)isa;
+  return isa_baseline::pick(p);
+}
+
+// CPUs this process may run on (affinity and cgroup cpusets included, which
+// hardware_concurrency ignores); GROUPQUANT_CPU_THREADS overrides.
+int64_t max_threads() {
+  static const int64_t n = [] {
+    const char* env = std::getenv("GROUPQUANT_CPU_THREADS");
+    if (env != nullptr) {
+      const long v = std::strtol(env, nullptr, 10);
+      if (v > 0) return static_cast<int64_t>(v);
+    }
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+      const int c = CPU_COUNT(&set);
+      if (c > 0) return static_cast<int64_t>(c);
+    }
+    const unsigned h = std::thread::hardware_concurrency();
+    return static_cast<int64_t>(h > 0 ? h : 1);
+  }();
+  return n;
+}
+
+// Below this many elements per thread, starting a thread costs more than it
+// saves.
+constexpr int64_t kMinElemsPerThread = int64_t{1} << 16;
+
+void zero_packed_padding(const QuantProblem& p) {
+  int32_t* base = static_cast<int32_t*>(p.s);
+  for (int64_t c = 0; c < p.packed_cols; ++c) {
+    for (int64_t r = p.m; r < p.packed_rows; ++r) {
+      base[c * p.packed_col_stride + r] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+void quantize(const QuantProblem& p) {
+  if (p.empty()) return;
+  const RowsFnPtr fn = pick_kernel(p);
+  if (p.layout == ScaleLayout::kPackedUE8M0) zero_packed_padding(p);
+
+  const int64_t elems = p.m * p.k;
+  int64_t threads = std::min(max_threads(), p.m);
+  threads = std::min(threads, std::max<int64_t>(1, elems / kMinElemsPerThread));
+  if (threads <= 1) {
+    fn(p, 0, p.m);
+    return;
+  }
+  // Contiguous row ranges; the calling thread takes the first one.
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<size_t>(threads - 1));
+  const int64_t base = p.m / threads, extra = p.m % threads;
+  int64_t begin = base + (extra > 0 ? 1 : 0);
+  const int64_t first_end = begin;
+  for (int64_t t = 1; t < threads; ++t) {
+    const int64_t end = begin + base + (t < extra ? 1 : 0);
+    try {
+      pool.emplace_back(fn, std::cref(p), begin, end);
+    } catch (...) {
+      fn(p, begin, end);  // no thread available: do it here
+    }
+    begin = end;
+  }
+  fn(p, 0, first_end);
+  for (std::thread& th : pool) th.join();
+}
+
+}  // namespace cpu_backend
+}  // namespace groupquant

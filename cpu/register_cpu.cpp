@@ -1,0 +1,50 @@
+// CPU implementations of the groupquant ops: the shared validation (which
+// also rejects tensors that are not all on the CPU), then the CPU kernels.
+#include <cstdint>
+
+#include <torch/csrc/stable/library.h>
+#include <torch/csrc/stable/tensor.h>
+#include <torch/headeronly/core/DeviceType.h>
+
+#include "cpu/quant_cpu.h"
+#include "csrc/validation.h"
+
+namespace groupquant {
+namespace {
+
+using torch::stable::Tensor;
+constexpr auto kCpu = torch::headeronly::DeviceType::CPU;
+
+void fp8_quant_cpu(Tensor input, Tensor output_q, Tensor output_s,
+                   int64_t group_size, double eps, double fp8_min,
+                   double fp8_max, bool scale_ue8m0) {
+  cpu_backend::quantize(validate_fp8_quant(input, output_q, output_s,
+                                           group_size, eps, fp8_min, fp8_max,
+                                           scale_ue8m0, kCpu));
+}
+
+void int8_quant_cpu(Tensor input, Tensor output_q, Tensor output_s,
+                    int64_t group_size, double eps, double int8_min,
+                    double int8_max) {
+  cpu_backend::quantize(validate_int8_quant(input, output_q, output_s,
+                                            group_size, eps, int8_min,
+                                            int8_max, kCpu));
+}
+
+void packed_quant_cpu(Tensor input, Tensor output_q, Tensor output_s_packed,
+                      int64_t group_size, double eps, double min_8bit,
+                      double max_8bit) {
+  cpu_backend::quantize(validate_packed_quant(input, output_q,
+                                              output_s_packed, group_size,
+                                              eps, min_8bit, max_8bit, kCpu));
+}
+
+}  // namespace
+}  // namespace groupquant
+
+STABLE_TORCH_LIBRARY_IMPL(groupquant, CPU, m) {
+  m.impl("per_token_group_fp8_quant", TORCH_BOX(&groupquant::fp8_quant_cpu));
+  m.impl("per_token_group_quant_int8", TORCH_BOX(&groupquant::int8_quant_cpu));
+  m.impl("per_token_group_quant_8bit_packed",
+         TORCH_BOX(&groupquant::packed_quant_cpu));
+}

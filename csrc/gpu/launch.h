@@ -1,0 +1,67 @@
+// The device half of a GPU backend's op call, shared by the CUDA (nvcc) and
+// HIP (hipcc) launchers: make the problem's device current, run the shared
+// dispatcher on the caller's stream, and turn a launch failure into a
+// RuntimeError at this call rather than at some later, unrelated one.
+//
+// The stream comes in as a pointer from torch (csrc/gpu/torch_stream.h, plain
+// C++): torch's stream getter lives in the AOTI shim, whose headers pull in
+// thrust under a GPU compiler, and ROCm 5.2 as packaged by Debian has no
+// rocThrust. Only torch's header-only exception macro is used here.
+#pragma once
+
+#include <atomic>
+
+#include <torch/headeronly/util/Exception.h>
+
+#include "csrc/gpu/portability.h"
+#include "csrc/gpu/quant_dispatch.cuh"
+#include "csrc/quant_problem.h"
+
+namespace groupquant {
+namespace gpu {
+
+#if GQ_PLATFORM_HIP
+constexpr const char* kPlatformName = "HIP";
+#else
+constexpr const char* kPlatformName = "CUDA";
+#endif
+
+// The grid is sized from the multiprocessor (CU) count; asking the runtime on
+// every call would cost more host time than a small kernel runs, so it is
+// read once per device. A function-local static in an inline function is one
+// object per shared library, whichever files include this header.
+inline int cached_multiprocessor_count(int device) {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> counts[kMaxDevices];
+  const bool cacheable = device >= 0 && device < kMaxDevices;
+  if (cacheable) {
+    const int cached = counts[device].load(std::memory_order_relaxed);
+    if (cached > 0) return cached;
+  }
+  int n = 0;
+  const Error e = multiprocessor_count(device, &n);
+  STD_TORCH_CHECK(e == kSuccess && n > 0,
+                  "groupquant: could not read the multiprocessor count of "
+                  "cuda:", device, ": ", error_string(e));
+  if (cacheable) counts[device].store(n, std::memory_order_relaxed);
+  return n;
+}
+
+// Quantizes a validated problem on `stream` (a cudaStream_t / hipStream_t of
+// the problem's device). Empty problems return before touching the runtime.
+inline void launch_on_stream(const QuantProblem& problem, void* stream) {
+  if (problem.empty()) return;
+  const int device = problem.device_index;
+  DeviceGuard guard(device);
+  STD_TORCH_CHECK(guard.status() == kSuccess,
+                  "groupquant: could not make cuda:", device,
+                  " the current device: ", error_string(guard.status()));
+  const Error e = launch_quant(problem, static_cast<Stream>(stream),
+                               cached_multiprocessor_count(device));
+  STD_TORCH_CHECK(e == kSuccess, "groupquant: ", kPlatformName,
+                  " kernel launch failed on cuda:", device, ": ",
+                  error_string(e));
+}
+
+}  // namespace gpu
+}  // namespace groupquant

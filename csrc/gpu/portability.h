@@ -1,0 +1,131 @@
+// The few things the shared GPU kernel body needs that are spelled
+// differently by CUDA (nvcc) and HIP (hipcc, ROCm 5.2 on gfx90a/gfx94x).
+// Everything else in quant_kernel.cuh is plain C++ that both compilers accept
+// unchanged, so this header is the whole porting surface.
+#pragma once
+
+#include <cstdint>
+
+#if defined(__HIPCC__)
+#include <hip/hip_fp16.h>
+#include <hip/hip_runtime.h>
+#define GQ_PLATFORM_HIP 1
+#else
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#define GQ_PLATFORM_HIP 0
+#endif
+
+// The sm_89+ hardware float->e4m3 conversion. It is only used where the
+// exhaustive check (tools/gpu_encode_check.cu) showed it equals
+// gq_encode_e4m3fn on every float; -DGQ_NO_HW_E4M3 turns it off.
+#if !GQ_PLATFORM_HIP && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890 && \
+    !defined(GQ_NO_HW_E4M3)
+#define GQ_HW_E4M3 1
+#else
+#define GQ_HW_E4M3 0
+#endif
+
+namespace groupquant {
+namespace gpu {
+
+#if GQ_PLATFORM_HIP
+using Stream = hipStream_t;
+using Error = hipError_t;
+constexpr Error kSuccess = hipSuccess;
+// gfx90a and gfx94x run 64-lane wavefronts. Nothing in the kernels depends
+// on it beyond the loop bookkeeping; reductions use sub-groups of <= 16.
+constexpr int kWarpSize = 64;
+inline const char* error_string(Error e) { return hipGetErrorString(e); }
+inline Error last_error() { return hipGetLastError(); }
+inline Error get_device(int* d) { return hipGetDevice(d); }
+inline Error set_device(int d) { return hipSetDevice(d); }
+inline Error multiprocessor_count(int device, int* n) {
+  return hipDeviceGetAttribute(n, hipDeviceAttributeMultiprocessorCount,
+                               device);
+}
+template <typename Kernel>
+inline Error resident_blocks_per_sm(Kernel kernel, int block, int* n) {
+  return hipOccupancyMaxActiveBlocksPerMultiprocessor(n, kernel, block, 0);
+}
+#else
+using Stream = cudaStream_t;
+using Error = cudaError_t;
+constexpr Error kSuccess = cudaSuccess;
+constexpr int kWarpSize = 32;
+inline const char* error_string(Error e) { return cudaGetErrorString(e); }
+inline Error last_error() { return cudaGetLastError(); }
+inline Error get_device(int* d) { return cudaGetDevice(d); }
+inline Error set_device(int d) { return cudaSetDevice(d); }
+inline Error multiprocessor_count(int device, int* n) {
+  return cudaDeviceGetAttribute(n, cudaDevAttrMultiProcessorCount, device);
+}
+template <typename Kernel>
+inline Error resident_blocks_per_sm(Kernel kernel, int block, int* n) {
+  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(n, kernel, block, 0);
+}
+#endif
+
+// Makes `device` current for the launch and restores the caller's device
+// afterwards, so a call on cuda:1 from a thread whose current device is
+// cuda:0 launches where the tensors live and leaves the caller undisturbed.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device) {
+    status_ = get_device(&previous_);
+    if (status_ == kSuccess && previous_ != device) {
+      status_ = set_device(device);
+      switched_ = status_ == kSuccess;
+    }
+  }
+  ~DeviceGuard() {
+    if (switched_) (void)set_device(previous_);
+  }
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+  Error status() const { return status_; }
+
+ private:
+  int previous_ = -1;
+  bool switched_ = false;
+  Error status_ = kSuccess;
+};
+
+// Launches and reports the launch error (bad configuration, no kernel image
+// for this device), which would otherwise surface at some later call.
+template <typename... KArgs, typename... Args>
+inline Error launch(void (*kernel)(KArgs...), unsigned grid, unsigned block,
+                    Stream stream, Args... args) {
+  kernel<<<grid, block, 0, stream>>>(args...);
+  return last_error();
+}
+
+// XOR butterfly among `width` consecutive lanes (width a power of two <= 16).
+// The explicit width keeps the exchange inside a sub-group on both 32- and
+// 64-lane hardware. Every lane of the warp must call it (full mask on CUDA;
+// HIP has no mask and requires the same).
+__device__ inline float shfl_xor(float v, int lane_mask, int width) {
+#if GQ_PLATFORM_HIP
+  return __shfl_xor(v, lane_mask, width);
+#else
+  return __shfl_xor_sync(0xFFFFFFFFu, v, lane_mask, width);
+#endif
+}
+
+// 16-byte global load of read-only input: one LDG.128 (CUDA) /
+// global_load_dwordx4 (AMD). The caller guarantees 16-byte alignment.
+__device__ inline uint4 load16(const void* p) {
+#if GQ_PLATFORM_HIP
+  return *static_cast<const uint4*>(p);
+#else
+  return __ldg(static_cast<const uint4*>(p));
+#endif
+}
+
+// Exact fp16 -> fp32 (every half, subnormals included, is a float).
+__device__ inline float half_bits_to_float(uint16_t h) {
+  return __half2float(__ushort_as_half(h));
+}
+
+}  // namespace gpu
+}  // namespace groupquant

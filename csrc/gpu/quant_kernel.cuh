@@ -1,0 +1,533 @@
+// The per-token-group quantization kernels, shared verbatim by the CUDA and
+// the HIP backends (compiled by nvcc and hipcc; see portability.h).
+//
+// Work decomposition. x is [m, k]; each row has gpr = k / G groups. A *chunk*
+// is up to kChunk consecutive groups of one row, and an *item* is one
+// (row, chunk) pair. One sub-group of `lanes` consecutive lanes (a power of
+// two <= 16) owns an item: every lane holds its share of each of the chunk's
+// groups in registers, the group maxima are combined with XOR shuffles inside
+// the sub-group, and the groups are quantized from the same registers. With
+// the packed UE8M0 layout a chunk is exactly the 4 groups of one int32 word,
+// so the sub-group that owns the item owns all four exponent bytes and its
+// lane 0 is the only writer of that word: no atomics, no second pass.
+//
+// Why sub-groups of at most 16 lanes: it divides both the 32-lane NVIDIA warp
+// and the 64-lane AMD wavefront, so the shuffles (with an explicit width)
+// never cross a sub-group on either, and a group of 128 bf16 values (256 B)
+// is exactly 16 loads of 16 bytes.
+//
+// Everything the kernels compute per element comes from csrc/quant_math.h,
+// the same code the CPU backend runs, which is what makes the outputs
+// bit-identical across backends.
+#pragma once
+
+#include <cstdint>
+
+#include "csrc/gpu/portability.h"
+#include "csrc/quant_math.h"
+#include "csrc/quant_problem.h"
+
+namespace groupquant {
+namespace gpu {
+
+constexpr int kBlockThreads = 256;
+// Groups per item at most; also the groups packed in one UE8M0 word.
+constexpr int kChunk = 4;
+// Lanes per group on the generic (unaligned / odd-size) path.
+constexpr int kGenericLanes = 16;
+constexpr int kGenericLanesLog2 = 4;
+
+// What the kernels read, in 64-bit extents and strides (elements for x and q,
+// float or int32 words for s).
+struct KernelParams {
+  const void* x;
+  void* q;
+  void* s;
+  int64_t m;               // rows of data
+  int64_t rows;            // rows iterated: m, or round_up(m, 4) when packed
+  int64_t gpr;             // groups per row
+  int64_t group_size;
+  int64_t chunks_per_row;  // ceil(gpr / chunk)
+  int64_t items;           // rows * chunks_per_row
+  int64_t x_row_stride;
+  int64_t q_row_stride;
+  int64_t s_row_stride;    // strided layout
+  int64_t s_group_stride;  // strided layout
+  int64_t packed_col_stride;
+  float eps;
+  float qmin;
+  float qmax;
+  int32_t chunk;       // groups per item: 1, 2 or 4 (always 4 when packed)
+  int32_t lanes;       // lanes per group, power of two <= 16
+  int32_t lanes_log2;
+  bool ue8m0;
+  bool packed;
+  bool narrow_items;   // items fit 32 bits: cheaper index division
+  // The clamp to [qmin, qmax] can be skipped when the encoder's own
+  // saturation gives the same bytes (default bounds; see encode_mode()).
+  bool clamp;
+  // e4m3fnuz through the e4m3fn hardware conversion: valid when every
+  // clamped value lies in [-224, 224] (see encode_pair).
+  bool fnuz_via_fn;
+};
+
+// ---- input formats -------------------------------------------------------
+
+template <InputFormat F>
+struct Input;
+
+template <>
+struct Input<InputFormat::kFloat32> {
+  static constexpr int kBytes = 4;
+  __device__ static float load(const void* base, int64_t i) {
+    return static_cast<const float*>(base)[i];
+  }
+  __device__ static void unpack(const uint4& r, float (&f)[4]) {
+    f[0] = __uint_as_float(r.x);
+    f[1] = __uint_as_float(r.y);
+    f[2] = __uint_as_float(r.z);
+    f[3] = __uint_as_float(r.w);
+  }
+};
+
+template <>
+struct Input<InputFormat::kBFloat16> {
+  static constexpr int kBytes = 2;
+  // bf16 is the top half of a float: widening is a shift, exact.
+  __device__ static float load(const void* base, int64_t i) {
+    return __uint_as_float(
+        static_cast<uint32_t>(static_cast<const uint16_t*>(base)[i]) << 16);
+  }
+  __device__ static void unpack(const uint4& r, float (&f)[8]) {
+    const uint32_t w[4] = {r.x, r.y, r.z, r.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      f[2 * i] = __uint_as_float(w[i] << 16);
+      f[2 * i + 1] = __uint_as_float(w[i] & 0xFFFF0000u);
+    }
+  }
+};
+
+template <>
+struct Input<InputFormat::kFloat16> {
+  static constexpr int kBytes = 2;
+  __device__ static float load(const void* base, int64_t i) {
+    return half_bits_to_float(static_cast<const uint16_t*>(base)[i]);
+  }
+  __device__ static void unpack(const uint4& r, float (&f)[8]) {
+    const uint32_t w[4] = {r.x, r.y, r.z, r.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      f[2 * i] = half_bits_to_float(static_cast<uint16_t>(w[i] & 0xFFFFu));
+      f[2 * i + 1] = half_bits_to_float(static_cast<uint16_t>(w[i] >> 16));
+    }
+  }
+};
+
+// ---- output formats ------------------------------------------------------
+
+template <QuantFormat F>
+__device__ inline uint32_t encode_one(float v) {
+  if constexpr (F == QuantFormat::kE4M3FN) {
+    return gq_encode_e4m3fn(v);
+  } else if constexpr (F == QuantFormat::kE4M3FNUZ) {
+    return gq_encode_e4m3fnuz(v);
+  } else {
+    return static_cast<uint8_t>(gq_encode_int8(v));
+  }
+}
+
+#if GQ_HW_E4M3
+// One F2FP for two values. RNE, saturating to +-448, NaN -> 0x7F: equal to
+// gq_encode_e4m3fn on all 2^32 floats (tools/gpu_encode_check.cu). The first
+// source lands in the upper byte.
+__device__ inline uint32_t hw_e4m3fn_pair(float lo, float hi) {
+  uint16_t r;
+  asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(r) : "f"(hi), "f"(lo));
+  return r;
+}
+
+// e4m3fnuz(v) for |v| <= 224 (or NaN) through the e4m3fn conversion of 2v:
+// the two formats share their bit layout with exponent biases 8 and 7, so
+// fnuz code c means half of what fn code c means, normals and subnormals
+// alike, and doubling is exact. Saturation at fn's 448 is fnuz's 224, which
+// also makes this equal to clamp-to-[-224, 224]-then-encode for any v.
+// Two fix-ups: fnuz has no -0 (a value that rounds to zero, |2v| <= 2^-10,
+// becomes +0), and its only NaN 0x80 is what fn gives for -0. Checked
+// against gq_encode_e4m3fnuz on all 2^32 floats (tools/gpu_encode_check.cu).
+__device__ inline float fnuz_as_fn_operand(float v) {
+  const float y = 2.f * v;
+  const float z = fabsf(y) <= 0x1p-10f ? 0.f : y;
+  return v != v ? -0.f : z;
+}
+#endif
+
+// Two values -> two bytes (lo at the lower address). kAlt selects the
+// e4m3fnuz-through-e4m3fn path (only valid when |v| <= 224 or v is NaN).
+template <QuantFormat F, bool kAlt>
+__device__ inline uint32_t encode_pair(float lo, float hi) {
+#if GQ_HW_E4M3
+  if constexpr (F == QuantFormat::kE4M3FN) {
+    return hw_e4m3fn_pair(lo, hi);
+  } else if constexpr (F == QuantFormat::kE4M3FNUZ && kAlt) {
+    return hw_e4m3fn_pair(fnuz_as_fn_operand(lo), fnuz_as_fn_operand(hi));
+  }
+#endif
+#if !GQ_PLATFORM_HIP
+  if constexpr (F == QuantFormat::kInt8) {
+    // cvt.rni.s32.f32 rounds half to even, saturates and maps NaN to 0; the
+    // integer clamp then saturates to int8. Equal to gq_encode_int8 on all
+    // 2^32 floats (tools/gpu_encode_check.cu).
+    const int a = min(max(__float2int_rn(lo), -128), 127);
+    const int b = min(max(__float2int_rn(hi), -128), 127);
+    return (static_cast<uint32_t>(a) & 0xFFu) |
+           ((static_cast<uint32_t>(b) & 0xFFu) << 8);
+  }
+#endif
+  if constexpr (F == QuantFormat::kE4M3FNUZ && kAlt) {
+    // No hardware path here: the software encoder with the +-224 saturation
+    // that the hardware path gets from fn's +-448.
+    return encode_one<F>(gq_clamp_keep_nan(lo, -224.f, 224.f)) |
+           (encode_one<F>(gq_clamp_keep_nan(hi, -224.f, 224.f)) << 8);
+  }
+  return encode_one<F>(lo) | (encode_one<F>(hi) << 8);
+}
+
+// ---- helpers -------------------------------------------------------------
+
+__device__ inline void split_item(const KernelParams& p, int64_t item,
+                                  int64_t& row, int64_t& chunk_index) {
+  if (p.narrow_items) {
+    // 32-bit division is a handful of instructions; 64-bit is a call.
+    const uint32_t it = static_cast<uint32_t>(item);
+    const uint32_t n = static_cast<uint32_t>(p.chunks_per_row);
+    const uint32_t r = it / n;
+    row = r;
+    chunk_index = it - r * n;
+  } else {
+    row = item / p.chunks_per_row;
+    chunk_index = item - row * p.chunks_per_row;
+  }
+}
+
+__device__ inline float group_max(float a, int lanes) {
+  // Runs in every lane of the warp (shfl_xor's requirement): `lanes` is
+  // uniform, so the trip count is too.
+  for (int off = lanes >> 1; off > 0; off >>= 1) {
+    const float o = shfl_xor(a, off, lanes);
+    a = o > a ? o : a;  // both are >= 0 and never NaN
+  }
+  return a;
+}
+
+// x / s, or x * (1/s) when s is a power of two (UE8M0): then both are the
+// exact quotient rounded once, including s = +Inf (1/s = 0) and subnormal
+// quotients. Otherwise it must be the IEEE division.
+template <bool kPow2>
+__device__ inline float scale_div(float x, float s, float inv) {
+  if constexpr (kPow2) {
+    return x * inv;
+  } else {
+    return gq_div_rn(x, s);
+  }
+}
+
+template <int kBytes>
+struct OutVec;
+template <>
+struct OutVec<8> {
+  __device__ static void store(void* p, const uint32_t (&b)[2]) {
+    *static_cast<uint2*>(p) = make_uint2(b[0], b[1]);
+  }
+};
+template <>
+struct OutVec<4> {
+  __device__ static void store(void* p, const uint32_t (&b)[1]) {
+    *static_cast<uint32_t*>(p) = b[0];
+  }
+};
+
+// Quantizes one 16-byte input vector (kVec elements) into kVec bytes.
+template <InputFormat kIn, QuantFormat kOut, bool kPow2, bool kClamp,
+          bool kAlt>
+__device__ inline void quantize_vector(const uint4& raw, float s, float inv,
+                                       float qmin, float qmax, void* dst) {
+  constexpr int kVec = 16 / Input<kIn>::kBytes;
+  float f[kVec];
+  Input<kIn>::unpack(raw, f);
+#pragma unroll
+  for (int e = 0; e < kVec; ++e) {
+    f[e] = scale_div<kPow2>(f[e], s, inv);
+    if constexpr (kClamp) f[e] = gq_clamp_keep_nan(f[e], qmin, qmax);
+  }
+  uint32_t packed[kVec / 4];
+#pragma unroll
+  for (int w = 0; w < kVec / 4; ++w) {
+    packed[w] = encode_pair<kOut, kAlt>(f[4 * w], f[4 * w + 1]) |
+                (encode_pair<kOut, kAlt>(f[4 * w + 2], f[4 * w + 3]) << 16);
+  }
+  OutVec<kVec>::store(dst, packed);
+}
+
+// Writes the scale(s) of an item. Strided: group j's float goes out from lane
+// j mod lanes, so up to four lanes store at once. Packed: lane 0 writes the
+// word, zero for padding rows and for groups past the end of the row.
+__device__ inline void write_scales(const KernelParams& p, bool active,
+                                    bool has_data, int lane, int64_t row,
+                                    int64_t chunk_index, int64_t g0,
+                                    const float (&s)[kChunk],
+                                    const bool (&valid)[kChunk]) {
+  if (p.packed) {
+    uint32_t word = 0;
+#pragma unroll
+    for (int j = 0; j < kChunk; ++j) {
+      if (valid[j]) word |= static_cast<uint32_t>(gq_ue8m0_byte(s[j])) << (8 * j);
+    }
+    if (active && lane == 0) {
+      static_cast<int32_t*>(p.s)[row + chunk_index * p.packed_col_stride] =
+          static_cast<int32_t>(has_data ? word : 0u);
+    }
+  } else {
+#pragma unroll
+    for (int j = 0; j < kChunk; ++j) {
+      if (valid[j] && lane == (j & (p.lanes - 1))) {
+        static_cast<float*>(p.s)[row * p.s_row_stride +
+                                 (g0 + j) * p.s_group_stride] = s[j];
+      }
+    }
+  }
+}
+
+// ---- fast path: 16-byte vectors held in registers ------------------------
+//
+// Preconditions (checked by the dispatcher): x 16-byte aligned with a row
+// stride of whole 16-byte vectors, G * in_bytes a multiple of 16, q aligned to
+// the output vector (16 / in_bytes bytes) in every row, and G * in_bytes / 16
+// = lanes * kNV. Lane l of the sub-group loads vectors l, l + lanes, ... of
+// each group, so each load instruction reads whole 32-byte sectors.
+//
+// All loads of an item (kChunk * kNV per lane) are issued before the first
+// use, and with kNV == 1 the next item's loads are issued before the current
+// item is processed (register double buffering), so each warp keeps loads in
+// flight while it computes.
+
+#if defined(GQ_NO_PREFETCH)
+constexpr bool kPrefetchEnabled = false;
+#else
+constexpr bool kPrefetchEnabled = true;
+#endif
+
+// Where one item lives; every field is computed by every lane (inactive ones
+// get harmless values) so the warp stays converged for the shuffles.
+struct ItemPos {
+  int64_t row;
+  int64_t chunk_index;
+  int64_t g0;
+  bool active;
+  bool has_data;
+  bool valid[kChunk];
+};
+
+__device__ inline ItemPos locate(const KernelParams& p, int64_t item) {
+  ItemPos pos;
+  pos.active = item < p.items;
+  pos.row = 0;
+  pos.chunk_index = 0;
+  if (pos.active) split_item(p, item, pos.row, pos.chunk_index);
+  pos.has_data = pos.active && pos.row < p.m;
+  pos.g0 = pos.chunk_index * p.chunk;
+#pragma unroll
+  for (int j = 0; j < kChunk; ++j) {
+    pos.valid[j] = pos.has_data && j < p.chunk && pos.g0 + j < p.gpr;
+  }
+  return pos;
+}
+
+template <int kBytesIn, int kNV>
+__device__ inline void load_item(const KernelParams& p, const ItemPos& pos,
+                                 int lane, uint4 (&raw)[kChunk][kNV]) {
+  const int64_t group_bytes = p.group_size * kBytesIn;
+  const char* xg = static_cast<const char*>(p.x) +
+                   ((pos.has_data ? pos.row : 0) * p.x_row_stride +
+                    pos.g0 * p.group_size) * kBytesIn +
+                   lane * 16;
+#pragma unroll
+  for (int j = 0; j < kChunk; ++j) {
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      raw[j][v] = pos.valid[j]
+                      ? load16(xg + j * group_bytes + v * p.lanes * 16)
+                      : make_uint4(0u, 0u, 0u, 0u);
+    }
+  }
+}
+
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2, bool kClamp,
+          bool kAlt>
+__device__ inline void process_item(const KernelParams& p, const ItemPos& pos,
+                                    int lane, const uint4 (&raw)[kChunk][kNV]) {
+  using In = Input<kIn>;
+  constexpr int kVec = 16 / In::kBytes;
+  const int lanes = p.lanes;
+  float s[kChunk];
+#pragma unroll
+  for (int j = 0; j < kChunk; ++j) {
+    float a = 0.f;
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      float f[kVec];
+      In::unpack(raw[j][v], f);
+#pragma unroll
+      for (int e = 0; e < kVec; ++e) a = gq_abs_max_step(a, f[e]);
+    }
+    a = group_max(a, lanes);
+    s[j] = gq_group_scale(a, p.eps, p.qmax, kPow2);
+  }
+
+  char* qg = static_cast<char*>(p.q) +
+             (pos.has_data ? pos.row : 0) * p.q_row_stride +
+             pos.g0 * p.group_size + lane * kVec;
+#pragma unroll
+  for (int j = 0; j < kChunk; ++j) {
+    if (!pos.valid[j]) continue;
+    const float inv = kPow2 ? gq_div_rn(1.f, s[j]) : 0.f;
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      quantize_vector<kIn, kOut, kPow2, kClamp, kAlt>(
+          raw[j][v], s[j], inv, p.qmin, p.qmax,
+          qg + j * p.group_size + v * lanes * kVec);
+    }
+  }
+  write_scales(p, pos.active, pos.has_data, lane, pos.row, pos.chunk_index,
+               pos.g0, s, pos.valid);
+}
+
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2, bool kClamp,
+          bool kAlt>
+__device__ inline void vec_body(const KernelParams& p) {
+  constexpr bool kPrefetch = kPrefetchEnabled && kNV == 1;
+  constexpr int kBytesIn = Input<kIn>::kBytes;
+  const int lane = threadIdx.x & (p.lanes - 1);
+  const int64_t thread =
+      static_cast<int64_t>(blockIdx.x) * kBlockThreads + threadIdx.x;
+  // The loop counter is derived from the warp's first thread so that it is
+  // warp-uniform: every lane stays in the shuffles even when the sub-groups
+  // of the last iteration run out of items.
+  const int64_t warp_first = thread & ~static_cast<int64_t>(kWarpSize - 1);
+  const int sub_in_warp = (threadIdx.x & (kWarpSize - 1)) >> p.lanes_log2;
+  const int64_t sub_stride =
+      (static_cast<int64_t>(gridDim.x) * kBlockThreads) >> p.lanes_log2;
+
+  int64_t base = warp_first >> p.lanes_log2;
+  ItemPos pos = locate(p, base + sub_in_warp);
+  uint4 raw[kChunk][kNV];
+  if constexpr (kPrefetch) load_item<kBytesIn>(p, pos, lane, raw);
+  for (; base < p.items; base += sub_stride) {
+    if constexpr (kPrefetch) {
+      const ItemPos next_pos = locate(p, base + sub_stride + sub_in_warp);
+      uint4 next[kChunk][kNV];
+      load_item<kBytesIn>(p, next_pos, lane, next);
+      process_item<kIn, kOut, kNV, kPow2, kClamp, kAlt>(p, pos, lane, raw);
+      pos = next_pos;
+#pragma unroll
+      for (int j = 0; j < kChunk; ++j) {
+#pragma unroll
+        for (int v = 0; v < kNV; ++v) raw[j][v] = next[j][v];
+      }
+    } else {
+      pos = locate(p, base + sub_in_warp);
+      load_item<kBytesIn>(p, pos, lane, raw);
+      process_item<kIn, kOut, kNV, kPow2, kClamp, kAlt>(p, pos, lane, raw);
+    }
+  }
+}
+
+// The per-launch choices (UE8M0 multiply vs IEEE division, clamp or not,
+// fnuz encoder) are template arguments of the loop body, picked once here,
+// so the hot loop carries no per-element branches.
+template <InputFormat kIn, QuantFormat kOut, int kNV>
+__global__ void __launch_bounds__(kBlockThreads)
+    quant_vec_kernel(const KernelParams p) {
+  constexpr bool kFnuz = kOut == QuantFormat::kE4M3FNUZ;
+  if (kFnuz && p.fnuz_via_fn) {
+    if (p.ue8m0) {
+      if (p.clamp) vec_body<kIn, kOut, kNV, true, true, kFnuz>(p);
+      else vec_body<kIn, kOut, kNV, true, false, kFnuz>(p);
+    } else {
+      if (p.clamp) vec_body<kIn, kOut, kNV, false, true, kFnuz>(p);
+      else vec_body<kIn, kOut, kNV, false, false, kFnuz>(p);
+    }
+  } else {
+    if (p.ue8m0) {
+      if (p.clamp) vec_body<kIn, kOut, kNV, true, true, false>(p);
+      else vec_body<kIn, kOut, kNV, true, false, false>(p);
+    } else {
+      if (p.clamp) vec_body<kIn, kOut, kNV, false, true, false>(p);
+      else vec_body<kIn, kOut, kNV, false, false, false>(p);
+    }
+  }
+}
+
+// ---- generic path: any alignment, any group size --------------------------
+//
+// Scalar loads, two passes over each group (the second is served by L1/L2).
+// Correct for every problem validation accepts; used when the fast path's
+// preconditions fail. 16 lanes per group, `chunk` groups per item.
+template <InputFormat kIn, QuantFormat kOut>
+__global__ void __launch_bounds__(kBlockThreads)
+    quant_generic_kernel(const KernelParams p) {
+  using In = Input<kIn>;
+  constexpr int kLanes = kGenericLanes;
+  const int lane = threadIdx.x & (kLanes - 1);
+  const int64_t thread =
+      static_cast<int64_t>(blockIdx.x) * kBlockThreads + threadIdx.x;
+  const int64_t warp_first = thread & ~static_cast<int64_t>(kWarpSize - 1);
+  const int sub_in_warp = (threadIdx.x & (kWarpSize - 1)) / kLanes;
+  const int64_t sub_stride =
+      (static_cast<int64_t>(gridDim.x) * kBlockThreads) / kLanes;
+  const int64_t G = p.group_size;
+
+  for (int64_t base = warp_first / kLanes; base < p.items;
+       base += sub_stride) {
+    const int64_t item = base + sub_in_warp;
+    const bool active = item < p.items;
+    int64_t row = 0, chunk_index = 0;
+    if (active) split_item(p, item, row, chunk_index);
+    const bool has_data = active && row < p.m;
+    const int64_t g0 = chunk_index * p.chunk;
+    const int64_t r = has_data ? row : 0;
+    const void* xrow =
+        static_cast<const char*>(p.x) + r * p.x_row_stride * In::kBytes;
+    uint8_t* qrow = static_cast<uint8_t*>(p.q) + r * p.q_row_stride;
+
+    bool valid[kChunk];
+    float s[kChunk];
+#pragma unroll
+    for (int j = 0; j < kChunk; ++j) {
+      valid[j] = has_data && j < p.chunk && g0 + j < p.gpr;
+      const int64_t first = (g0 + j) * G;
+      float a = 0.f;
+      if (valid[j]) {
+        for (int64_t e = lane; e < G; e += kLanes) {
+          a = gq_abs_max_step(a, In::load(xrow, first + e));
+        }
+      }
+      a = group_max(a, kLanes);
+      s[j] = gq_group_scale(a, p.eps, p.qmax, p.ue8m0);
+      if (valid[j]) {
+        const float inv = gq_div_rn(1.f, s[j]);
+        for (int64_t e = lane; e < G; e += kLanes) {
+          const float x = In::load(xrow, first + e);
+          const float y = p.ue8m0 ? x * inv : gq_div_rn(x, s[j]);
+          qrow[first + e] = static_cast<uint8_t>(
+              encode_one<kOut>(gq_clamp_keep_nan(y, p.qmin, p.qmax)));
+        }
+      }
+    }
+
+    write_scales(p, active, has_data, lane, row, chunk_index, g0, s, valid);
+  }
+}
+
+}  // namespace gpu
+}  // namespace groupquant

@@ -1,0 +1,180 @@
+// Scalar math of per-token-group quantization, shared verbatim by the CPU
+// kernels, the CUDA/HIP kernels and the pybind11 test module, so that every
+// backend computes each output bit with the same code.
+//
+// Everything here is branch-light integer/float code with constant shifts so
+// that host compilers can vectorize loops over it (SSE2 and up), and nothing
+// depends on libm beyond fabsf, which exists on every device too.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <math.h>
+
+#if defined(__CUDACC__) || defined(__HIPCC__)
+#define GQ_HOST_DEVICE __host__ __device__
+#else
+#define GQ_HOST_DEVICE
+#endif
+
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+#define GQ_DEVICE_PASS 1
+#else
+#define GQ_DEVICE_PASS 0
+#endif
+
+namespace groupquant {
+
+GQ_HOST_DEVICE inline uint32_t gq_float_bits(float f) {
+#if GQ_DEVICE_PASS
+  return __float_as_uint(f);
+#else
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof(u));
+  return u;
+#endif
+}
+
+GQ_HOST_DEVICE inline float gq_bits_float(uint32_t u) {
+#if GQ_DEVICE_PASS
+  return __uint_as_float(u);
+#else
+  float f;
+  std::memcpy(&f, &u, sizeof(f));
+  return f;
+#endif
+}
+
+// IEEE round-to-nearest division. nvcc's default (-prec-div=true) already
+// gives it for '/', but --use_fast_math would silently replace it; __fdiv_rn
+// cannot be replaced. HIP's '/' is correctly rounded unless fast-math is on.
+GQ_HOST_DEVICE inline float gq_div_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fdiv_rn(a, b);
+#else
+  return a / b;
+#endif
+}
+
+// fmaxf(acc, |v|) for a non-NaN acc: a NaN v is ignored. Written as a compare
+// so that host compilers map it to a plain vector max (fmaxf's NaN rule would
+// block that), with the same result because acc is never NaN.
+GQ_HOST_DEVICE inline float gq_abs_max_step(float acc, float v) {
+  const float a = fabsf(v);
+  return a > acc ? a : acc;
+}
+
+// clamp(v, lo, hi) that lets NaN through (NaN fails both comparisons).
+GQ_HOST_DEVICE inline float gq_clamp_keep_nan(float v, float lo, float hi) {
+  v = v < lo ? lo : v;
+  return v > hi ? hi : v;
+}
+
+// Smallest power of two >= max(s, 2^-33), from the bits (log2f/exp2f are not
+// exact everywhere). s is a non-negative scale; +Inf stays +Inf. The floor is
+// applied first, so subnormal s never reaches the bit arithmetic.
+GQ_HOST_DEVICE inline float gq_ue8m0_round_up(float s) {
+  const float kFloor = 1.16415321826934814453125e-10f;  // 2^-33
+  s = s > kFloor ? s : kFloor;                           // NaN -> floor
+  const uint32_t b = gq_float_bits(s);
+  const uint32_t exp_field = b >> 23;  // sign is 0
+  if (exp_field >= 0xFFu) return s;    // +Inf
+  const uint32_t up = (b & 0x7FFFFFu) != 0u ? 1u : 0u;
+  // exp_field + up may reach 0xFF: 2^128 rounds to +Inf, as it must.
+  return gq_bits_float((exp_field + up) << 23);
+}
+
+// Biased exponent byte of a power-of-two (or +Inf) scale: 2^(byte - 127).
+GQ_HOST_DEVICE inline uint8_t gq_ue8m0_byte(float s) {
+  return static_cast<uint8_t>((gq_float_bits(s) >> 23) & 0xFFu);
+}
+
+// s = max(amax, eps) / qmax (IEEE), then the UE8M0 round-up when asked.
+GQ_HOST_DEVICE inline float gq_group_scale(float amax, float eps, float qmax,
+                                           bool ue8m0) {
+  const float a = amax > eps ? amax : eps;
+  const float s = gq_div_rn(a, qmax);
+  return ue8m0 ? gq_ue8m0_round_up(s) : s;
+}
+
+namespace detail {
+
+// Round-to-nearest-even of |v| (bits `a`, no sign, not NaN) into an E4M3
+// magnitude code with exponent bias `kBias` and largest finite code
+// `kMaxCode`. Normal results round the 23-bit mantissa to 3 bits with the
+// usual add-half-minus-one-plus-lsb trick (a carry correctly bumps the
+// exponent). Results below the smallest normal are rounded by adding a float
+// whose ulp is exactly the FP8 subnormal quantum: the FPU's own RNE does the
+// rounding, including ties and the step up to the smallest normal (code 8).
+// That needs the default rounding mode, which every backend runs under.
+template <int kBias, uint32_t kMaxCode>
+GQ_HOST_DEVICE inline uint32_t e4m3_magnitude_code(uint32_t a) {
+  // Smallest normal FP8 magnitude, 2^(1 - bias), as fp32 bits.
+  const uint32_t kMinNormalBits = static_cast<uint32_t>(127 + 1 - kBias) << 23;
+  // 2^(21 - bias): its ulp (2^-23 relative) is the subnormal quantum
+  // 2^(1 - bias - 3).
+  const uint32_t kMagicBits = static_cast<uint32_t>(127 + 21 - kBias) << 23;
+  // Above the largest finite (or +Inf): saturate. Compare on bits first so
+  // the rounding below never overflows 32 bits.
+  const uint32_t kClampBits = 0x7F000000u;
+
+  const uint32_t ac = a < kClampBits ? a : kClampBits;
+  const uint32_t normal =
+      ((ac + 0x7FFFFu + ((ac >> 20) & 1u)) >> 20) -
+      (static_cast<uint32_t>(127 - kBias) << 3);
+#if defined(__CUDA_ARCH__)
+  // __fadd_rn: immune to fast-math flags that may change how '+' rounds.
+  const float sub_f = __fadd_rn(gq_bits_float(a < kMinNormalBits ? a : 0u),
+                                gq_bits_float(kMagicBits));
+#else
+  const float sub_f = gq_bits_float(a < kMinNormalBits ? a : 0u) +
+                      gq_bits_float(kMagicBits);
+#endif
+  const uint32_t sub = gq_float_bits(sub_f) - kMagicBits;
+  const uint32_t code = a < kMinNormalBits ? sub : normal;
+  return code < kMaxCode ? code : kMaxCode;
+}
+
+}  // namespace detail
+
+// float -> float8_e4m3fn byte: bias 7, max 448, NaN 0x7F/0xFF (NaN in gives
+// 0x7F), signed zero kept. RNE; |v| beyond 448 saturates to +-448.
+GQ_HOST_DEVICE inline uint8_t gq_encode_e4m3fn(float v) {
+  const uint32_t b = gq_float_bits(v);
+  const uint32_t a = b & 0x7FFFFFFFu;
+  const uint32_t sign = (b >> 24) & 0x80u;
+  const uint32_t mag = detail::e4m3_magnitude_code<7, 0x7Eu>(a);
+  return static_cast<uint8_t>(a > 0x7F800000u ? 0x7Fu : (mag | sign));
+}
+
+// float -> float8_e4m3fnuz byte: bias 8, max 240, the only NaN is 0x80, no
+// negative zero (anything that rounds to zero is 0x00). RNE; |v| beyond 240
+// saturates to +-240.
+GQ_HOST_DEVICE inline uint8_t gq_encode_e4m3fnuz(float v) {
+  const uint32_t b = gq_float_bits(v);
+  const uint32_t a = b & 0x7FFFFFFFu;
+  const uint32_t mag = detail::e4m3_magnitude_code<8, 0x7Fu>(a);
+  const uint32_t sign = mag != 0u ? ((b >> 24) & 0x80u) : 0u;
+  return static_cast<uint8_t>(a > 0x7F800000u ? 0x80u : (mag | sign));
+}
+
+// float -> int8, round half to even; NaN -> 0; out of range saturates.
+// Adding and subtracting 1.5 * 2^23 rounds any |v| <= 2^22 to an integer with
+// the FPU's RNE; the clamp keeps v in that range. The compare form of the
+// clamp maps NaN to itself, hence the explicit NaN select.
+GQ_HOST_DEVICE inline int8_t gq_encode_int8(float v) {
+  const float kMagic = 12582912.0f;  // 1.5 * 2^23
+  float c = v < -128.0f ? -128.0f : v;
+  c = c > 127.0f ? 127.0f : c;
+  c = (v == v) ? c : 0.0f;
+#if GQ_DEVICE_PASS
+  (void)kMagic;
+  return static_cast<int8_t>(static_cast<int32_t>(rintf(c)));
+#else
+  // rintf would be a libm call on baseline x86-64 and stop vectorization.
+  const float r = (c + kMagic) - kMagic;
+  return static_cast<int8_t>(static_cast<int32_t>(r));
+#endif
+}
+
+}  // namespace groupquant

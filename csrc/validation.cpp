@@ -1,0 +1,539 @@
+#include "csrc/validation.h"
+
+#include <cmath>
+#include <cstdint>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <torch/csrc/inductor/aoti_torch/c/shim.h>
+#include <torch/headeronly/core/Layout.h>
+#include <torch/headeronly/core/ScalarType.h>
+#include <torch/headeronly/util/Exception.h>
+
+namespace groupquant {
+namespace {
+
+using torch::headeronly::DeviceType;
+using torch::headeronly::ScalarType;
+using torch::stable::Tensor;
+
+// STD_TORCH_CHECK prefixes function, file and line to the message; users get
+// a cleaner RuntimeError from the same std::runtime_error thrown directly.
+template <typename... Args>
+[[noreturn]] void fail(const char* op, const Args&... args) {
+  std::ostringstream oss;
+  oss << "groupquant." << op << ": ";
+  ((oss << args), ...);
+  throw std::runtime_error(oss.str());
+}
+
+#define GQ_REQUIRE(cond, op, ...) \
+  do {                            \
+    if (!(cond)) fail(op, __VA_ARGS__); \
+  } while (0)
+
+const char* dtype_name(ScalarType t) {
+  switch (t) {
+    case ScalarType::Float: return "torch.float32";
+    case ScalarType::Half: return "torch.float16";
+    case ScalarType::BFloat16: return "torch.bfloat16";
+    case ScalarType::Double: return "torch.float64";
+    case ScalarType::Char: return "torch.int8";
+    case ScalarType::Byte: return "torch.uint8";
+    case ScalarType::Int: return "torch.int32";
+    case ScalarType::Long: return "torch.int64";
+    case ScalarType::Float8_e4m3fn: return "torch.float8_e4m3fn";
+    case ScalarType::Float8_e4m3fnuz: return "torch.float8_e4m3fnuz";
+    case ScalarType::Float8_e5m2: return "torch.float8_e5m2";
+    case ScalarType::Float8_e5m2fnuz: return "torch.float8_e5m2fnuz";
+    default: return torch::headeronly::toString(t);
+  }
+}
+
+std::string device_name(DeviceType type, int32_t index) {
+  std::string name;
+  switch (type) {
+    case DeviceType::CPU: return "cpu";
+    case DeviceType::CUDA: name = "cuda"; break;
+    case DeviceType::HIP: name = "hip"; break;
+    case DeviceType::Meta: return "meta";
+    case DeviceType::XPU: name = "xpu"; break;
+    case DeviceType::MPS: name = "mps"; break;
+    default: name = "device type " + std::to_string(static_cast<int>(type));
+  }
+  if (index >= 0) name += ":" + std::to_string(index);
+  return name;
+}
+
+std::string shape_str(const std::vector<int64_t>& v) {
+  std::ostringstream oss;
+  oss << "[";
+  for (size_t i = 0; i < v.size(); ++i) oss << (i ? ", " : "") << v[i];
+  oss << "]";
+  return oss.str();
+}
+
+// Everything the checks need from one tensor, read once through the shim.
+struct Info {
+  const char* name;
+  ScalarType dtype;
+  DeviceType device_type;
+  int32_t device_index;
+  std::vector<int64_t> sizes;
+  std::vector<int64_t> strides;
+  int64_t storage_offset;
+  int64_t storage_nbytes;
+  int64_t elem_size;
+  int64_t numel;
+};
+
+Info read_info(const char* op, const Tensor& t, const char* name) {
+  GQ_REQUIRE(t.defined(), op, name, " must be a defined tensor, got None");
+  Info info;
+  info.name = name;
+  GQ_REQUIRE(t.layout() == torch::headeronly::Layout::Strided, op, name,
+             " must be a strided (dense) tensor, got a non-strided layout");
+  info.dtype = t.scalar_type();
+  const torch::stable::Device dev = t.device();
+  info.device_type = dev.type();
+  info.device_index = dev.index();
+  info.sizes.assign(t.sizes().begin(), t.sizes().end());
+  info.strides.assign(t.strides().begin(), t.strides().end());
+  info.storage_offset = t.storage_offset();
+  info.elem_size = static_cast<int64_t>(t.element_size());
+  info.numel = t.numel();
+  info.storage_nbytes = 0;
+  return info;
+}
+
+// Storage size is read only for tensors that passed the device check: a
+// tensor of a foreign device type may not have the storage the shim expects.
+void read_storage(const Tensor& t, Info& info) {
+  int64_t nbytes = 0;
+  if (aoti_torch_get_storage_size(t.get(), &nbytes) != AOTI_TORCH_SUCCESS) {
+    nbytes = -1;
+  }
+  info.storage_nbytes = nbytes;
+}
+
+void check_dtype_in(const char* op, const Info& t,
+                    std::initializer_list<ScalarType> allowed,
+                    const char* expected) {
+  for (ScalarType a : allowed) {
+    if (t.dtype == a) return;
+  }
+  fail(op, t.name, " must have dtype ", expected, ", got ",
+       dtype_name(t.dtype));
+}
+
+// Rows of a [*lead, cols] tensor viewed as [rows, cols].
+struct Rows2D {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t row_stride = 0;  // 0 when rows <= 1 (never used then)
+  int64_t col_stride = 0;  // 0 when cols <= 1 (never used then)
+};
+
+bool mul_ok(int64_t a, int64_t b, int64_t* out) {
+  return !__builtin_mul_overflow(a, b, out);
+}
+bool add_ok(int64_t a, int64_t b, int64_t* out) {
+  return !__builtin_add_overflow(a, b, out);
+}
+
+// Collapses the leading dims into one row stride, or fails: dims of size 1
+// are ignored, each remaining outer dim must step exactly over the inner one.
+Rows2D collapse_rows(const char* op, const Info& t) {
+  Rows2D r;
+  const size_t d = t.sizes.size();
+  r.cols = t.sizes[d - 1];
+  r.col_stride = r.cols > 1 ? t.strides[d - 1] : 0;
+  r.rows = 1;
+  for (size_t i = 0; i + 1 < d; ++i) {
+    if (t.sizes[i] == 0) {
+      r.rows = 0;
+      break;
+    }
+  }
+  if (r.rows != 0) {
+    for (size_t i = 0; i + 1 < d; ++i) {
+      GQ_REQUIRE(mul_ok(r.rows, t.sizes[i], &r.rows), op, t.name,
+                 " must have fewer than 2^63 rows, got shape ",
+                 shape_str(t.sizes));
+    }
+  }
+  if (t.numel == 0) return r;  // no element is touched: strides are moot
+  for (size_t i = 0; i < d; ++i) {
+    GQ_REQUIRE(t.sizes[i] <= 1 || t.strides[i] >= 0, op, t.name,
+               " must have non-negative strides, got strides ",
+               shape_str(t.strides));
+  }
+  // Walk leading dims from the innermost outwards.
+  bool have_inner = false;
+  int64_t expected = 0;
+  for (size_t j = d - 1; j-- > 0;) {
+    if (t.sizes[j] == 1) continue;
+    if (!have_inner) {
+      r.row_stride = t.strides[j];
+      have_inner = true;
+    } else {
+      GQ_REQUIRE(t.strides[j] == expected, op, t.name,
+                 " must have leading dims that collapse into one row stride "
+                 "(stride[", j, "] == stride[", j + 1, "] * size[", j + 1,
+                 "]), got shape ", shape_str(t.sizes), " and strides ",
+                 shape_str(t.strides));
+    }
+    GQ_REQUIRE(mul_ok(t.strides[j], t.sizes[j], &expected), op, t.name,
+               " must have strides whose extent fits in 64 bits, got strides ",
+               shape_str(t.strides));
+  }
+  return r;
+}
+
+// Highest element offset a [rows, cols] walk touches (rows, cols >= 1).
+int64_t max_offset_2d(const char* op, const Info& t, const Rows2D& r) {
+  int64_t a = 0, b = 0, s = 0;
+  const bool ok = mul_ok(r.rows - 1, r.row_stride, &a) &&
+                  mul_ok(r.cols - 1, r.col_stride, &b) && add_ok(a, b, &s);
+  GQ_REQUIRE(ok, op, t.name, " must have an extent that fits in 64 bits, got "
+             "shape ", shape_str(t.sizes), " and strides ",
+             shape_str(t.strides));
+  return s;
+}
+
+// Byte range [lo, hi) the kernel touches, used for the overlap check.
+struct Span {
+  uintptr_t lo = 0;
+  uintptr_t hi = 0;
+};
+
+// Fails unless elements [0, max_offset] from the tensor's start lie inside
+// its storage; returns the touched byte span.
+Span check_storage(const char* op, const Info& t, const void* data,
+                   int64_t max_offset) {
+  int64_t end_elems = 0, end_bytes = 0;
+  const bool ok = add_ok(t.storage_offset, max_offset, &end_elems) &&
+                  add_ok(end_elems, 1, &end_elems) &&
+                  mul_ok(end_elems, t.elem_size, &end_bytes);
+  GQ_REQUIRE(ok && t.storage_offset >= 0 && t.storage_nbytes >= 0 &&
+                 end_bytes <= t.storage_nbytes,
+             op, t.name, " must lie inside its storage (needs ",
+             ok ? std::to_string(end_bytes) : std::string("> 2^63"),
+             " bytes from the storage start), got a storage of ",
+             t.storage_nbytes, " bytes");
+  Span s;
+  s.lo = reinterpret_cast<uintptr_t>(data);
+  s.hi = s.lo + static_cast<uintptr_t>((max_offset + 1) * t.elem_size);
+  return s;
+}
+
+void check_disjoint(const char* op, const Info& a, Span sa, const Info& b,
+                    Span sb) {
+  const bool disjoint = sa.hi <= sb.lo || sb.hi <= sa.lo;
+  GQ_REQUIRE(disjoint, op, a.name, " and ", b.name,
+             " must not overlap in memory, got overlapping storage ranges");
+}
+
+double check_finite_float(const char* op, const char* name, double v) {
+  const float f = static_cast<float>(v);
+  GQ_REQUIRE(std::isfinite(v) && std::isfinite(f), op, name,
+             " must be finite in float32, got ", v);
+  return f;
+}
+
+// What the three ops share: input and output_q, scalars and device.
+struct Common {
+  Info in;
+  Info q;
+  Rows2D x2;
+  Rows2D q2;
+  int64_t m = 0;
+  int64_t k = 0;
+  int64_t groups = 0;
+  float eps = 0.f;
+  float qmin = 0.f;
+  float qmax = 0.f;
+  QuantFormat out_format = QuantFormat::kE4M3FN;
+  InputFormat in_format = InputFormat::kBFloat16;
+};
+
+QuantFormat quant_format_of(ScalarType t) {
+  switch (t) {
+    case ScalarType::Float8_e4m3fn: return QuantFormat::kE4M3FN;
+    case ScalarType::Float8_e4m3fnuz: return QuantFormat::kE4M3FNUZ;
+    default: return QuantFormat::kInt8;
+  }
+}
+
+InputFormat input_format_of(ScalarType t) {
+  switch (t) {
+    case ScalarType::Float: return InputFormat::kFloat32;
+    case ScalarType::Half: return InputFormat::kFloat16;
+    default: return InputFormat::kBFloat16;
+  }
+}
+
+void check_device(const char* op, const Info& t, const Info& ref,
+                  DeviceType expected) {
+  GQ_REQUIRE(t.device_type == expected, op, t.name, " must be on a ",
+             device_name(expected, -1), " device (this backend's), got ",
+             device_name(t.device_type, t.device_index));
+  GQ_REQUIRE(t.device_index == ref.device_index, op, t.name,
+             " must be on the same device as ", ref.name, " (",
+             device_name(ref.device_type, ref.device_index), "), got ",
+             device_name(t.device_type, t.device_index));
+}
+
+// Reads and checks input/output_q and the scalars. `scale` is the third
+// tensor: its dtype is checked by the caller, its device here.
+Common check_common(const char* op, const Tensor& input,
+                    const Tensor& output_q, const Tensor& scale,
+                    const char* scale_name, Info* scale_info,
+                    std::initializer_list<ScalarType> q_types,
+                    const char* q_expected, int64_t group_size, double eps,
+                    const char* min_name, double qmin, const char* max_name,
+                    double qmax, DeviceType device_type) {
+  Common c;
+  c.in = read_info(op, input, "input");
+  c.q = read_info(op, output_q, "output_q");
+  *scale_info = read_info(op, scale, scale_name);
+
+  check_dtype_in(op, c.in,
+                 {ScalarType::Float, ScalarType::Half, ScalarType::BFloat16},
+                 "torch.float32, torch.float16 or torch.bfloat16");
+  check_dtype_in(op, c.q, q_types, q_expected);
+
+  check_device(op, c.in, c.in, device_type);
+  check_device(op, c.q, c.in, device_type);
+  check_device(op, *scale_info, c.in, device_type);
+  read_storage(input, c.in);
+  read_storage(output_q, c.q);
+  read_storage(scale, *scale_info);
+
+  GQ_REQUIRE(group_size > 0, op, "group_size must be > 0, got ", group_size);
+  GQ_REQUIRE(!c.in.sizes.empty(), op,
+             "input must have at least 1 dimension, got a 0-dim tensor");
+  c.k = c.in.sizes.back();
+  GQ_REQUIRE(c.k % group_size == 0, op,
+             "input's last dim must be a multiple of group_size (", group_size,
+             "), got ", c.k);
+  c.groups = c.k / group_size;
+
+  GQ_REQUIRE(c.q.sizes == c.in.sizes, op, "output_q must have shape ",
+             shape_str(c.in.sizes), " (input's), got ", shape_str(c.q.sizes));
+
+  c.x2 = collapse_rows(op, c.in);
+  c.q2 = collapse_rows(op, c.q);
+  c.m = c.x2.rows;
+  if (c.in.numel > 0) {
+    GQ_REQUIRE(c.k <= 1 || c.in.strides.back() == 1, op,
+               "input must have stride 1 in its last dim, got strides ",
+               shape_str(c.in.strides));
+    GQ_REQUIRE(c.q2.cols <= 1 || c.q.strides.back() == 1, op,
+               "output_q must have stride 1 in its last dim, got strides ",
+               shape_str(c.q.strides));
+    GQ_REQUIRE(c.m <= 1 || c.q2.row_stride >= c.k, op,
+               "output_q must have a row stride >= ", c.k,
+               " (rows must not overlap), got strides ",
+               shape_str(c.q.strides));
+  }
+
+  // Scalars: checked in float32, the precision the kernels use.
+  GQ_REQUIRE(std::isfinite(eps) && eps >= 0.0 &&
+                 std::isfinite(static_cast<float>(eps)),
+             op, "eps must be finite and >= 0, got ", eps);
+  c.eps = static_cast<float>(eps);
+  c.qmin = static_cast<float>(check_finite_float(op, min_name, qmin));
+  c.qmax = static_cast<float>(check_finite_float(op, max_name, qmax));
+  GQ_REQUIRE(c.qmin < c.qmax, op, min_name, " must be < ", max_name, " (",
+             qmax, "), got ", qmin);
+  GQ_REQUIRE(c.qmax > 0.f, op, max_name, " must be > 0, got ", qmax);
+
+  c.out_format = quant_format_of(c.q.dtype);
+  c.in_format = input_format_of(c.in.dtype);
+  // Out-of-range clamp bounds would make results depend on each backend's
+  // overflow behaviour (saturate, NaN, wrap), so they are refused.
+  float lo = -448.f, hi = 448.f;
+  if (c.out_format == QuantFormat::kE4M3FNUZ) lo = -240.f, hi = 240.f;
+  if (c.out_format == QuantFormat::kInt8) lo = -128.f, hi = 127.f;
+  GQ_REQUIRE(c.qmin >= lo, op, min_name, " must be >= ", lo, " for ",
+             dtype_name(c.q.dtype), ", got ", qmin);
+  GQ_REQUIRE(c.qmax <= hi, op, max_name, " must be <= ", hi, " for ",
+             dtype_name(c.q.dtype), ", got ", qmax);
+  return c;
+}
+
+// Storage and overlap checks of input/output_q plus a third span; fills the
+// fields of QuantProblem they own.
+void finish(const char* op, const Tensor& input, const Tensor& output_q,
+            Common& c, const Info& s_info, const void* s_data,
+            int64_t s_max_offset, QuantProblem* p) {
+  p->m = c.m;
+  p->k = c.k;
+  p->groups_per_row = c.groups;
+  p->eps = c.eps;
+  p->qmin = c.qmin;
+  p->qmax = c.qmax;
+  p->in_format = c.in_format;
+  p->out_format = c.out_format;
+  p->device_index = c.in.device_type == DeviceType::CPU ? -1
+                                                        : c.in.device_index;
+  if (p->empty()) return;
+
+  const void* x = input.const_data_ptr();
+  void* q = output_q.mutable_data_ptr();
+  const Span sx = check_storage(op, c.in, x, max_offset_2d(op, c.in, c.x2));
+  const Span sq = check_storage(op, c.q, q, max_offset_2d(op, c.q, c.q2));
+  const Span ss = check_storage(op, s_info, s_data, s_max_offset);
+  check_disjoint(op, c.in, sx, c.q, sq);
+  check_disjoint(op, c.in, sx, s_info, ss);
+  check_disjoint(op, c.q, sq, s_info, ss);
+
+  p->x = x;
+  p->q = q;
+  // Unused row strides (one row) get the dense value so kernels may use
+  // them unconditionally.
+  p->x_row_stride = c.m > 1 ? c.x2.row_stride : c.k;
+  p->q_row_stride = c.m > 1 ? c.q2.row_stride : c.k;
+}
+
+// Strided float32 scales: [*lead, K/G] or [M, K/G], row- or column-major.
+void check_strided_scales(const char* op, const Common& c, const Info& s,
+                          QuantProblem* p, int64_t* max_offset) {
+  check_dtype_in(op, s, {ScalarType::Float}, "torch.float32");
+  std::vector<int64_t> lead_shape(c.in.sizes.begin(), c.in.sizes.end() - 1);
+  lead_shape.push_back(c.groups);
+  const std::vector<int64_t> flat_shape = {c.m, c.groups};
+  GQ_REQUIRE(s.sizes == lead_shape || s.sizes == flat_shape, op,
+             "output_s must have shape ", shape_str(lead_shape), " or ",
+             shape_str(flat_shape), ", got ", shape_str(s.sizes));
+  p->layout = ScaleLayout::kStrided;
+  *max_offset = 0;
+  if (c.m == 0 || c.groups == 0) return;
+
+  const Rows2D r = collapse_rows(op, s);
+  const int64_t m = c.m, g = c.groups;
+  const bool row_major =
+      (g <= 1 || r.col_stride == 1) && (m <= 1 || r.row_stride >= g);
+  const bool col_major =
+      (m <= 1 || r.row_stride == 1) && (g <= 1 || r.col_stride >= m);
+  GQ_REQUIRE(row_major || col_major, op,
+             "output_s must be row-major (group stride 1, row stride >= ", g,
+             ") or column-major (row stride 1, group stride >= ", m,
+             "), got shape ", shape_str(s.sizes), " and strides ",
+             shape_str(s.strides));
+  // Strides of size-1 dims are arbitrary in torch; give kernels values
+  // consistent with the layout that was accepted.
+  if (row_major) {
+    p->s_group_stride = 1;
+    p->s_row_stride = m > 1 ? r.row_stride : g;
+  } else {
+    p->s_row_stride = 1;
+    p->s_group_stride = g > 1 ? r.col_stride : m;
+  }
+  *max_offset = max_offset_2d(op, s, r);
+}
+
+}  // namespace
+
+QuantProblem validate_fp8_quant(const Tensor& input, const Tensor& output_q,
+                                const Tensor& output_s, int64_t group_size,
+                                double eps, double fp8_min, double fp8_max,
+                                bool scale_ue8m0, DeviceType device_type) {
+  const char* op = "per_token_group_fp8_quant";
+  Info s;
+  Common c = check_common(
+      op, input, output_q, output_s, "output_s", &s,
+      {ScalarType::Float8_e4m3fn, ScalarType::Float8_e4m3fnuz},
+      "torch.float8_e4m3fn or torch.float8_e4m3fnuz", group_size, eps,
+      "fp8_min", fp8_min, "fp8_max", fp8_max, device_type);
+  QuantProblem p;
+  p.group_size = group_size;
+  p.ue8m0 = scale_ue8m0;
+  int64_t s_max = 0;
+  check_strided_scales(op, c, s, &p, &s_max);
+  void* s_data = nullptr;
+  if (c.m != 0 && c.k != 0) s_data = output_s.mutable_data_ptr();
+  finish(op, input, output_q, c, s, s_data, s_max, &p);
+  p.s = s_data;
+  return p;
+}
+
+QuantProblem validate_int8_quant(const Tensor& input, const Tensor& output_q,
+                                 const Tensor& output_s, int64_t group_size,
+                                 double eps, double int8_min, double int8_max,
+                                 DeviceType device_type) {
+  const char* op = "per_token_group_quant_int8";
+  Info s;
+  Common c = check_common(op, input, output_q, output_s, "output_s", &s,
+                          {ScalarType::Char}, "torch.int8", group_size, eps,
+                          "int8_min", int8_min, "int8_max", int8_max,
+                          device_type);
+  QuantProblem p;
+  p.group_size = group_size;
+  p.ue8m0 = false;
+  int64_t s_max = 0;
+  check_strided_scales(op, c, s, &p, &s_max);
+  void* s_data = nullptr;
+  if (c.m != 0 && c.k != 0) s_data = output_s.mutable_data_ptr();
+  finish(op, input, output_q, c, s, s_data, s_max, &p);
+  p.s = s_data;
+  return p;
+}
+
+QuantProblem validate_packed_quant(const Tensor& input, const Tensor& output_q,
+                                   const Tensor& output_s_packed,
+                                   int64_t group_size, double eps,
+                                   double min_8bit, double max_8bit,
+                                   DeviceType device_type) {
+  const char* op = "per_token_group_quant_8bit_packed";
+  Info s;
+  Common c = check_common(
+      op, input, output_q, output_s_packed, "output_s_packed", &s,
+      {ScalarType::Float8_e4m3fn, ScalarType::Float8_e4m3fnuz,
+       ScalarType::Char},
+      "torch.float8_e4m3fn, torch.float8_e4m3fnuz or torch.int8", group_size,
+      eps, "min_8bit", min_8bit, "max_8bit", max_8bit, device_type);
+  check_dtype_in(op, s, {ScalarType::Int}, "torch.int32");
+
+  QuantProblem p;
+  p.group_size = group_size;
+  p.ue8m0 = true;
+  p.layout = ScaleLayout::kPackedUE8M0;
+  const int64_t m = c.m;
+  const int64_t cols = (c.groups + 3) / 4;
+  const int64_t rows_padded = (m + 3) / 4 * 4;  // m < 2^62: no overflow
+  const std::vector<int64_t> shape = {m, cols};
+  GQ_REQUIRE(s.sizes == shape, op, "output_s_packed must have shape ",
+             shape_str(shape), " ([M, ceil(K / group_size / 4)]), got ",
+             shape_str(s.sizes));
+  p.packed_cols = cols;
+  p.packed_rows = rows_padded;
+  p.packed_col_stride = rows_padded;
+
+  int64_t s_max = 0;
+  void* s_data = nullptr;
+  if (m != 0 && c.k != 0) {
+    GQ_REQUIRE(m <= 1 || s.strides[0] == 1, op,
+               "output_s_packed must have row stride 1 (column-major), got "
+               "strides ", shape_str(s.strides));
+    GQ_REQUIRE(cols <= 1 || s.strides[1] >= rows_padded, op,
+               "output_s_packed must have column stride >= ", rows_padded,
+               " (M rounded up to 4), got strides ", shape_str(s.strides));
+    if (cols > 1) p.packed_col_stride = s.strides[1];
+    // The padding rows of the last column are written too.
+    int64_t last = 0;
+    const bool ok = mul_ok(cols - 1, p.packed_col_stride, &last) &&
+                    add_ok(last, rows_padded - 1, &s_max);
+    GQ_REQUIRE(ok, op, "output_s_packed must have an extent that fits in 64 "
+               "bits, got strides ", shape_str(s.strides));
+    s_data = output_s_packed.mutable_data_ptr();
+  }
+  finish(op, input, output_q, c, s, s_data, s_max, &p);
+  p.s = s_data;
+  return p;
+}
+
+}  // namespace groupquant

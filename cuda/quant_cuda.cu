@@ -1,0 +1,16 @@
+// CUDA launcher. The device guard, the SM-count cache, the dispatcher and the
+// launch check are shared with the HIP backend (csrc/gpu/launch.h); this
+// translation unit is where nvcc instantiates the kernels for CUDA.
+#include "cuda/quant_cuda.h"
+
+#include "csrc/gpu/launch.h"
+
+namespace groupquant {
+namespace cuda_backend {
+
+void launch_quant(const QuantProblem& problem, void* stream) {
+  gpu::launch_on_stream(problem, stream);
+}
+
+}  // namespace cuda_backend
+}  // namespace groupquant

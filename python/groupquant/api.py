@@ -1,0 +1,88 @@
+"""The public API: vLLM's keyword names, outputs allocated here, math in the ops.
+
+Each function allocates q and the scales in the requested layout and calls
+the out-variant op in torch.ops.groupquant, which validates every argument
+(one shared validator for every backend) before launching a kernel.
+"""
+
+import torch
+
+from groupquant import _layouts, _loader
+from groupquant import reference as _reference
+
+__all__ = [
+    "per_token_group_quant_fp8",
+    "per_token_group_quant_int8",
+    "per_token_group_quant_8bit_packed",
+]
+
+
+def _platform_fp8_dtype(device):
+    # Only ROCm needs a device query; elsewhere this is a constant, which
+    # keeps the function traceable by torch.compile.
+    if torch.version.hip is None:
+        return torch.float8_e4m3fn
+    return _reference.default_fp8_dtype(device)
+
+
+def _check_fp8_dtype(dtype):
+    if dtype not in _reference.FP8_DTYPES:
+        raise RuntimeError(f"dtype: expected torch.float8_e4m3fn or torch.float8_e4m3fnuz, got {dtype}")
+
+
+def per_token_group_quant_fp8(x, group_size, eps=1e-10, dtype=None, column_major_scales=False,
+                              tma_aligned_scales=False, out_q=None, use_ue8m0=False):
+    """Quantize x [..., K] to FP8 per group of `group_size` along K.
+
+    Returns (q, s): q has x's shape (or is out_q), s float32 in the layout
+    asked for: row-major [..., K/G]; column_major_scales: [M, K/G] strides
+    (1, M); plus tma_aligned_scales: strides (1, round_up(M, 4)).
+    dtype=None is the platform's FP8 (e4m3fnuz on ROCm gfx94x, else e4m3fn),
+    or out_q's dtype when out_q is given.
+    """
+    if dtype is None:
+        dtype = out_q.dtype if out_q is not None else _platform_fp8_dtype(x.device)
+    _check_fp8_dtype(dtype)
+    if out_q is not None and out_q.dtype != dtype:
+        raise RuntimeError(f"out_q: expected dtype {dtype} (the dtype argument), got {out_q.dtype}")
+    lead, m, _, groups = _layouts.problem_shape(x, group_size)
+    _loader.require_device_backend(x.device)
+    qmax = _reference.default_qmax(dtype)
+    q = torch.empty(x.shape, dtype=dtype, device=x.device) if out_q is None else out_q
+    s = _layouts.empty_scales(lead, m, groups, x.device, column_major_scales, tma_aligned_scales)
+    torch.ops.groupquant.per_token_group_fp8_quant(
+        x, q, s, group_size, float(eps), -qmax, qmax, bool(use_ue8m0))
+    return q, s
+
+
+def per_token_group_quant_int8(x, group_size, eps=1e-10, dtype=torch.int8, column_major_scales=False):
+    """Quantize x [..., K] to int8 per group; returns (q, s) as for FP8."""
+    if dtype != torch.int8:
+        raise RuntimeError(f"dtype: expected torch.int8, got {dtype}")
+    lead, m, _, groups = _layouts.problem_shape(x, group_size)
+    _loader.require_device_backend(x.device)
+    q = torch.empty(x.shape, dtype=torch.int8, device=x.device)
+    s = _layouts.empty_scales(lead, m, groups, x.device, column_major_scales, False)
+    torch.ops.groupquant.per_token_group_quant_int8(
+        x, q, s, group_size, float(eps), _reference.default_qmin(dtype), _reference.default_qmax(dtype))
+    return q, s
+
+
+def per_token_group_quant_8bit_packed(x, group_size=128, eps=1e-10, dtype=None):
+    """Quantize with UE8M0 scales packed for DeepGEMM.
+
+    Returns (q, s_packed): s_packed int32 [M, ceil(K/G/4)], strides
+    (1, round_up(M, 4)); byte j of word (m, c) is the exponent byte of group
+    4c + j; unused bytes and the padding rows are 0.
+    """
+    if dtype is None:
+        dtype = _platform_fp8_dtype(x.device)
+    if dtype != torch.int8:
+        _check_fp8_dtype(dtype)
+    _, m, _, groups = _layouts.problem_shape(x, group_size)
+    _loader.require_device_backend(x.device)
+    q = torch.empty(x.shape, dtype=dtype, device=x.device)
+    s = _layouts.empty_packed_scales(m, groups, x.device)
+    torch.ops.groupquant.per_token_group_quant_8bit_packed(
+        x, q, s, group_size, float(eps), _reference.default_qmin(dtype), _reference.default_qmax(dtype))
+    return q, s

@@ -1,0 +1,242 @@
+"""The definition of per-token-group 8-bit quantization, in plain PyTorch.
+
+Every backend must reproduce these bytes exactly. The code is written to be
+read, not to be fast; it runs on CPU and CUDA/ROCm tensors alike and gives
+the same bits on each (see the notes on division and casts below).
+
+Math (DESIGN.md), all in float32, x viewed as [M, K], groups of G along K:
+  amax = max |x_i| over the group, NaN ignored (a group of only NaNs has 0)
+  s    = max(amax, eps) / qmax                          IEEE division
+  s    = smallest 2^e >= max(s, 2^-33)                  when UE8M0
+  q_i  = encode(clamp(x_i / s, qmin, qmax))             IEEE division
+encode is round-to-nearest-even into the FP8 format (saturating at the
+format's largest finite value) or round-half-to-even into int8 (saturating
+at [-128, 127]). NaN encodes to the canonical NaN (0x7F e4m3fn, 0x80
+e4m3fnuz) or to 0 for int8. e4m3fnuz has no -0: anything rounding to zero
+is 0x00. +-Inf in a group makes s = +Inf, so its finite values become
+(signed) zero and the Inf itself NaN; other groups are untouched.
+"""
+
+import torch
+
+from groupquant import _layouts
+
+__all__ = [
+    "per_token_group_quant_fp8",
+    "per_token_group_quant_int8",
+    "per_token_group_quant_8bit_packed",
+    "quantize_reference",
+    "default_fp8_dtype",
+    "default_qmin",
+    "default_qmax",
+    "ue8m0_round_up",
+    "ue8m0_byte",
+    "pack_ue8m0",
+]
+
+FP8_DTYPES = (torch.float8_e4m3fn, torch.float8_e4m3fnuz)
+INPUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+# Largest finite value of each output format: the encoder saturates there.
+_FORMAT_MAX = {torch.float8_e4m3fn: 448.0, torch.float8_e4m3fnuz: 240.0, torch.int8: 127.0}
+_FORMAT_MIN = {torch.float8_e4m3fn: -448.0, torch.float8_e4m3fnuz: -240.0, torch.int8: -128.0}
+# Default clamp bounds: 224 rather than 240 for e4m3fnuz is vLLM's and
+# SGLang's choice for ROCm (the full range costs accuracy with dynamic scales).
+_DEFAULT_QMAX = {torch.float8_e4m3fn: 448.0, torch.float8_e4m3fnuz: 224.0, torch.int8: 127.0}
+
+# vLLM and SGLang floor the scale at 1e-10 before the UE8M0 round-up, which
+# is the same as flooring at 2^-33 after it; an all-zero group's byte is 0x5E.
+UE8M0_FLOOR = 2.0 ** -33
+
+_EXP_MASK = 0x7F800000
+_MANT_MASK = 0x007FFFFF
+_ONE_ULP_OF_EXPONENT = 0x00800000
+
+
+def _rocm_fp8_is_fnuz(device_index):
+    props = torch.cuda.get_device_properties(device_index)
+    return getattr(props, "gcnArchName", "").startswith("gfx94")
+
+
+def default_fp8_dtype(device=None):
+    """The platform's FP8: e4m3fnuz on ROCm gfx94x (MI300), else e4m3fn."""
+    if torch.version.hip is None or not torch.cuda.is_available():
+        return torch.float8_e4m3fn
+    device = torch.device(device) if device is not None else None
+    if device is not None and device.type == "cuda" and device.index is not None:
+        index = device.index
+    else:
+        index = torch.cuda.current_device()
+    return torch.float8_e4m3fnuz if _rocm_fp8_is_fnuz(index) else torch.float8_e4m3fn
+
+
+def default_qmax(dtype):
+    if dtype not in _DEFAULT_QMAX:
+        raise RuntimeError(
+            f"dtype: expected torch.float8_e4m3fn, torch.float8_e4m3fnuz or torch.int8, got {dtype}")
+    return _DEFAULT_QMAX[dtype]
+
+
+def default_qmin(dtype):
+    return -128.0 if dtype == torch.int8 else -default_qmax(dtype)
+
+
+def _f32(value, like):
+    """A 0-d float32 tensor on like's device (Python floats are doubles)."""
+    return torch.tensor(value, dtype=torch.float32, device=like.device)
+
+
+def _divide(a, b):
+    """IEEE float32 a / b elementwise.
+
+    On CUDA, torch divides by a Python scalar (or a 0-d CPU tensor) as a
+    multiplication by its reciprocal, which is not IEEE division. Dividing by
+    a device tensor of the full shape is.
+    """
+    return a / b.expand_as(a).contiguous()
+
+
+def group_amax(xg):
+    """max |x| over the last dim of float32 xg, NaN ignored.
+
+    torch.amax propagates NaN, so NaNs are replaced by 0 first (|x| >= 0, so
+    that never changes the maximum of the other values). nan_to_num is not
+    used: it would also replace Inf.
+    """
+    a = xg.abs()
+    a = torch.where(torch.isnan(a), torch.zeros_like(a), a)
+    return a.amax(dim=-1)
+
+
+def ue8m0_round_up(s):
+    """Smallest power of two >= max(s, 2^-33), exact, from the float32 bits.
+
+    The floor is a compare-select, so a NaN scale becomes the floor (the
+    kernels do the same). +Inf stays +Inf; 2^127 * (1 + ulp) rounds to +Inf.
+    """
+    floor = _f32(UE8M0_FLOOR, s)
+    s = torch.where(s > floor, s, floor)
+    bits = s.view(torch.int32)
+    exponent_bits = bits & _EXP_MASK
+    has_mantissa = (bits & _MANT_MASK) != 0
+    is_inf = exponent_bits == _EXP_MASK
+    rounded = torch.where(has_mantissa & ~is_inf, exponent_bits + _ONE_ULP_OF_EXPONENT, exponent_bits)
+    return rounded.view(torch.float32)
+
+
+def ue8m0_byte(s):
+    """Biased exponent (uint8) of power-of-two float32 scales: s = 2^(b-127)."""
+    return ((s.view(torch.int32) >> 23) & 0xFF).to(torch.uint8)
+
+
+def group_scales(amax, eps, qmax, ue8m0):
+    """s = max(amax, eps) / qmax, then the UE8M0 round-up when asked."""
+    eps_t = _f32(eps, amax)
+    clipped = torch.where(amax > eps_t, amax, eps_t)
+    s = _divide(clipped, torch.full_like(clipped, float(qmax)))
+    return ue8m0_round_up(s) if ue8m0 else s
+
+
+def _clamp_keep_nan(v, lo, hi):
+    """clamp(v, lo, hi) in float32 that lets NaN through, like the kernels."""
+    lo_t, hi_t = _f32(lo, v), _f32(hi, v)
+    v = torch.where(v < lo_t, lo_t, v)
+    return torch.where(v > hi_t, hi_t, v)
+
+
+def encode(v, out_dtype):
+    """Encode float32 v (already clamped to [qmin, qmax]) into out_dtype.
+
+    The saturation to the format's range is explicit because torch's casts
+    disagree out of range (e4m3fn saturates on the CPU, e4m3fnuz gives NaN),
+    and NaN and -0 are fixed explicitly so no bit depends on the cast's
+    handling of them.
+    """
+    is_nan = torch.isnan(v)
+    v = _clamp_keep_nan(v, _FORMAT_MIN[out_dtype], _FORMAT_MAX[out_dtype])
+    if out_dtype == torch.int8:
+        # torch.round is half-to-even; .to(int8) alone would truncate.
+        r = torch.round(torch.where(is_nan, torch.zeros_like(v), v))
+        return r.to(torch.int8)
+    q = v.to(out_dtype).view(torch.uint8)
+    if out_dtype == torch.float8_e4m3fn:
+        nan_byte, zero_fix = 0x7F, None
+    else:
+        # 0x80 is e4m3fnuz's only NaN; a value rounding to zero is +0.
+        nan_byte, zero_fix = 0x80, q == 0x80
+    if zero_fix is not None:
+        q = torch.where(zero_fix, torch.zeros_like(q), q)
+    q = torch.where(is_nan, torch.full_like(q, nan_byte), q)
+    return q.view(out_dtype)
+
+
+def quantize_reference(x, group_size, eps, qmin, qmax, out_dtype, ue8m0):
+    """The core: (q [*lead, K] out_dtype contiguous, s [M, K/G] float32 row-major)."""
+    if x.dtype not in INPUT_DTYPES:
+        raise RuntimeError(f"input: expected float32, float16 or bfloat16, got {x.dtype}")
+    if out_dtype not in _FORMAT_MAX:
+        raise RuntimeError(f"out_dtype: expected an FP8 dtype or torch.int8, got {out_dtype}")
+    lead, m, k, groups = _layouts.problem_shape(x, group_size)
+    xg = x.reshape(m, groups, group_size).to(torch.float32)  # exact widening
+    s = group_scales(group_amax(xg), eps, qmax, ue8m0)
+    scaled = _divide(xg, s.unsqueeze(-1))
+    q = encode(_clamp_keep_nan(scaled, qmin, qmax), out_dtype)
+    return q.reshape(*lead, k), s
+
+
+def _to_strided_layout(s, lead, column_major, tma_aligned):
+    m, groups = s.shape
+    out = _layouts.empty_scales(lead, m, groups, s.device, column_major, tma_aligned)
+    out.copy_(s if column_major else s.reshape(out.shape))
+    return out
+
+
+def pack_ue8m0(s, m, groups):
+    """Pack power-of-two scales [M, G'] into DeepGEMM's int32 layout.
+
+    Byte j (little-endian) of word (m, c) is the exponent byte of group
+    4c + j; bytes past G' and the padding rows up to round_up(M, 4) are 0.
+    """
+    cols, rows = _layouts.packed_geometry(m, groups)
+    exp_bytes = torch.zeros((m, cols * 4), dtype=torch.uint8, device=s.device)
+    exp_bytes[:, :groups] = ue8m0_byte(s)
+    buf = torch.zeros((cols, rows), dtype=torch.int32, device=s.device)
+    if cols > 0:
+        words = exp_bytes.view(torch.int32)  # [m, cols]: 4 bytes -> one LE word
+        buf[:, :m] = words.t()
+    return buf.reshape(-1).as_strided((m, cols), (1, rows))
+
+
+def per_token_group_quant_fp8(x, group_size, eps=1e-10, dtype=None, column_major_scales=False,
+                              tma_aligned_scales=False, out_q=None, use_ue8m0=False):
+    """Reference of groupquant.per_token_group_quant_fp8 (vLLM's keywords)."""
+    if dtype is None:
+        dtype = out_q.dtype if out_q is not None else default_fp8_dtype(x.device)
+    if dtype not in FP8_DTYPES:
+        raise RuntimeError(f"dtype: expected torch.float8_e4m3fn or torch.float8_e4m3fnuz, got {dtype}")
+    if out_q is not None and out_q.dtype != dtype:
+        raise RuntimeError(f"out_q: expected dtype {dtype}, got {out_q.dtype}")
+    qmax = default_qmax(dtype)
+    q, s = quantize_reference(x, group_size, eps, -qmax, qmax, dtype, use_ue8m0)
+    if out_q is not None:
+        out_q.copy_(q)
+        q = out_q
+    lead = tuple(x.shape[:-1])
+    return q, _to_strided_layout(s, lead, column_major_scales, tma_aligned_scales)
+
+
+def per_token_group_quant_int8(x, group_size, eps=1e-10, dtype=torch.int8, column_major_scales=False):
+    """Reference of groupquant.per_token_group_quant_int8."""
+    if dtype != torch.int8:
+        raise RuntimeError(f"dtype: expected torch.int8, got {dtype}")
+    q, s = quantize_reference(x, group_size, eps, default_qmin(dtype), default_qmax(dtype), dtype, False)
+    return q, _to_strided_layout(s, tuple(x.shape[:-1]), column_major_scales, False)
+
+
+def per_token_group_quant_8bit_packed(x, group_size=128, eps=1e-10, dtype=None):
+    """Reference of groupquant.per_token_group_quant_8bit_packed (UE8M0 always)."""
+    if dtype is None:
+        dtype = default_fp8_dtype(x.device)
+    q, s = quantize_reference(x, group_size, eps, default_qmin(dtype), default_qmax(dtype), dtype, True)
+    m, groups = s.shape
+    return q, pack_ue8m0(s, m, groups)

@@ -1,0 +1,3 @@
+"""The single source of groupquant's version (the wheel rule reads it too)."""
+
+__version__ = "0.1.0"

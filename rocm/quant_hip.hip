@@ -1,0 +1,25 @@
+// HIP launcher. Everything in it is shared with the CUDA backend: the kernels
+// (csrc/gpu/quant_kernel.cuh), the variant and grid choice
+// (quant_dispatch.cuh), the device guard and launch check (launch.h). What
+// AMD hardware changes (64-lane wavefronts, shuffles without masks,
+// hipStream_t) is spelled in csrc/gpu/portability.h.
+//
+// Compiled once per --rocm_archs entry (gfx90a, gfx940 by default); the
+// code objects' kernel set and scratch use are checked by tests/rocm_build.
+#include "rocm/quant_hip.h"
+
+#include "csrc/gpu/launch.h"
+
+#if !defined(__HIPCC__)
+#error "rocm/quant_hip.hip must be compiled by hipcc"
+#endif
+
+namespace groupquant {
+namespace rocm_backend {
+
+void launch_quant(const QuantProblem& problem, void* stream) {
+  gpu::launch_on_stream(problem, stream);
+}
+
+}  // namespace rocm_backend
+}  // namespace groupquant
