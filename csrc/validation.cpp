@@ -99,8 +99,10 @@ Info read_info(const char* op, const Tensor& t, const char* name) {
   const torch::stable::Device dev = t.device();
   info.device_type = dev.type();
   info.device_index = dev.index();
-  info.sizes.assign(t.sizes().begin(), t.sizes().end());
-  info.strides.assign(t.strides().begin(), t.strides().end());
+  const auto sizes = t.sizes();
+  const auto strides = t.strides();
+  info.sizes.assign(sizes.begin(), sizes.end());
+  info.strides.assign(strides.begin(), strides.end());
   info.storage_offset = t.storage_offset();
   info.elem_size = static_cast<int64_t>(t.element_size());
   info.numel = t.numel();
@@ -210,16 +212,16 @@ struct Span {
 };
 
 // Fails unless elements [0, max_offset] from the tensor's start lie inside
-// its storage; returns the touched byte span.
+// its storage; returns the touched byte span. `what` names the extent.
 Span check_storage(const char* op, const Info& t, const void* data,
-                   int64_t max_offset) {
+                   int64_t max_offset, const char* what = "") {
   int64_t end_elems = 0, end_bytes = 0;
   const bool ok = add_ok(t.storage_offset, max_offset, &end_elems) &&
                   add_ok(end_elems, 1, &end_elems) &&
                   mul_ok(end_elems, t.elem_size, &end_bytes);
   GQ_REQUIRE(ok && t.storage_offset >= 0 && t.storage_nbytes >= 0 &&
                  end_bytes <= t.storage_nbytes,
-             op, t.name, " must lie inside its storage (needs ",
+             op, t.name, " must lie inside its storage", what, " (needs ",
              ok ? std::to_string(end_bytes) : std::string("> 2^63"),
              " bytes from the storage start), got a storage of ",
              t.storage_nbytes, " bytes");
@@ -369,7 +371,7 @@ Common check_common(const char* op, const Tensor& input,
 // fields of QuantProblem they own.
 void finish(const char* op, const Tensor& input, const Tensor& output_q,
             Common& c, const Info& s_info, const void* s_data,
-            int64_t s_max_offset, QuantProblem* p) {
+            int64_t s_max_offset, const char* s_what, QuantProblem* p) {
   p->m = c.m;
   p->k = c.k;
   p->groups_per_row = c.groups;
@@ -386,7 +388,7 @@ void finish(const char* op, const Tensor& input, const Tensor& output_q,
   void* q = output_q.mutable_data_ptr();
   const Span sx = check_storage(op, c.in, x, max_offset_2d(op, c.in, c.x2));
   const Span sq = check_storage(op, c.q, q, max_offset_2d(op, c.q, c.q2));
-  const Span ss = check_storage(op, s_info, s_data, s_max_offset);
+  const Span ss = check_storage(op, s_info, s_data, s_max_offset, s_what);
   check_disjoint(op, c.in, sx, c.q, sq);
   check_disjoint(op, c.in, sx, s_info, ss);
   check_disjoint(op, c.q, sq, s_info, ss);
@@ -406,9 +408,13 @@ void check_strided_scales(const char* op, const Common& c, const Info& s,
   std::vector<int64_t> lead_shape(c.in.sizes.begin(), c.in.sizes.end() - 1);
   lead_shape.push_back(c.groups);
   const std::vector<int64_t> flat_shape = {c.m, c.groups};
+  const std::string expected_shapes =
+      lead_shape == flat_shape
+          ? shape_str(flat_shape)
+          : shape_str(lead_shape) + " or " + shape_str(flat_shape);
   GQ_REQUIRE(s.sizes == lead_shape || s.sizes == flat_shape, op,
-             "output_s must have shape ", shape_str(lead_shape), " or ",
-             shape_str(flat_shape), ", got ", shape_str(s.sizes));
+             "output_s must have shape ", expected_shapes, ", got ",
+             shape_str(s.sizes));
   p->layout = ScaleLayout::kStrided;
   *max_offset = 0;
   if (c.m == 0 || c.groups == 0) return;
@@ -456,7 +462,7 @@ QuantProblem validate_fp8_quant(const Tensor& input, const Tensor& output_q,
   check_strided_scales(op, c, s, &p, &s_max);
   void* s_data = nullptr;
   if (c.m != 0 && c.k != 0) s_data = output_s.mutable_data_ptr();
-  finish(op, input, output_q, c, s, s_data, s_max, &p);
+  finish(op, input, output_q, c, s, s_data, s_max, "", &p);
   p.s = s_data;
   return p;
 }
@@ -478,7 +484,7 @@ QuantProblem validate_int8_quant(const Tensor& input, const Tensor& output_q,
   check_strided_scales(op, c, s, &p, &s_max);
   void* s_data = nullptr;
   if (c.m != 0 && c.k != 0) s_data = output_s.mutable_data_ptr();
-  finish(op, input, output_q, c, s, s_data, s_max, &p);
+  finish(op, input, output_q, c, s, s_data, s_max, "", &p);
   p.s = s_data;
   return p;
 }
@@ -531,7 +537,8 @@ QuantProblem validate_packed_quant(const Tensor& input, const Tensor& output_q,
                "bits, got strides ", shape_str(s.strides));
     s_data = output_s_packed.mutable_data_ptr();
   }
-  finish(op, input, output_q, c, s, s_data, s_max, &p);
+  finish(op, input, output_q, c, s, s_data, s_max,
+         ", padding rows up to round_up(M, 4) of every column included", &p);
   p.s = s_data;
   return p;
 }

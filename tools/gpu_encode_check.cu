@@ -54,6 +54,17 @@ __global__ void compare_all(unsigned long long* mismatches,
 
 __global__ void hw_flag(int* out) { *out = GQ_HW_E4M3; }
 
+// pow2_reciprocal against the IEEE division for every power of two and +Inf.
+__global__ void check_reciprocals(int* bad) {
+  const uint32_t e = threadIdx.x;  // biased exponent 1..255
+  if (e == 0) return;
+  const float s = __uint_as_float(e << 23);
+  if (__float_as_uint(gq::gpu::pow2_reciprocal(s)) !=
+      __float_as_uint(__fdiv_rn(1.f, s))) {
+    atomicAdd(bad, 1);
+  }
+}
+
 template <QuantFormat F>
 bool run(const char* name) {
   unsigned long long* d_mis;
@@ -92,6 +103,14 @@ int main() {
   std::printf("encode check: hardware e4m3 path %s\n",
               hw == 1 ? "compiled in" : "NOT compiled in");
   bool ok = hw == 1;
+  int* d_bad;
+  int bad = -1;
+  cudaMalloc(&d_bad, sizeof(*d_bad));
+  cudaMemset(d_bad, 0, sizeof(*d_bad));
+  check_reciprocals<<<1, 256>>>(d_bad);
+  cudaMemcpy(&bad, d_bad, sizeof(bad), cudaMemcpyDeviceToHost);
+  std::printf("1/2^e     %d mismatches of 255 exponents\n", bad);
+  ok &= bad == 0;
   ok &= run<QuantFormat::kE4M3FN>("e4m3fn");
   ok &= run<QuantFormat::kE4M3FNUZ>("e4m3fnuz");
   ok &= run<QuantFormat::kInt8>("int8");

@@ -211,13 +211,46 @@ __device__ inline void split_item(const KernelParams& p, int64_t item,
 }
 
 __device__ inline float group_max(float a, int lanes) {
-  // Runs in every lane of the warp (shfl_xor's requirement): `lanes` is
-  // uniform, so the trip count is too.
-  for (int off = lanes >> 1; off > 0; off >>= 1) {
-    const float o = shfl_xor(a, off, lanes);
-    a = o > a ? o : a;  // both are >= 0 and never NaN
+  // Always four butterfly steps, every lane of the warp executing each one
+  // (shfl_xor's requirement) with no branch: for a power-of-two `lanes`,
+  // off & (lanes - 1) is off while off < lanes and 0 (a lane's own value,
+  // which leaves the maximum unchanged) after that.
+#pragma unroll
+  for (int off = 8; off > 0; off >>= 1) {
+    a = fmaxf(a, shfl_xor(a, off & (lanes - 1), lanes));
   }
   return a;
+}
+
+// 1/s for a UE8M0 scale (2^e with e in [-33, 127], or +Inf), exactly, from
+// the bits: 2^-e is a normal float for biased exponents below 254, 2^-127 is
+// the subnormal 0x00400000, and 1/Inf = 0. Same value as gq_div_rn(1.f, s)
+// without the division.
+__device__ inline float pow2_reciprocal(float s) {
+  const uint32_t e = __float_as_uint(s) >> 23;
+  const uint32_t bits =
+      e < 254u ? (254u - e) << 23 : (e == 254u ? 0x00400000u : 0u);
+  return __uint_as_float(bits);
+}
+
+// gq_abs_max_step's result (|v| folded into a running maximum, NaN ignored)
+// in one FMNMX: the running maximum is never NaN, so fmaxf's rule of
+// returning the non-NaN operand is exactly "ignore NaN", and max is exact in
+// any order, which also allows the tree below.
+__device__ inline float abs_max2(float a, float b) {
+  return fmaxf(fabsf(a), fabsf(b));
+}
+
+template <int N>
+__device__ inline float abs_max_tree(const float (&f)[N]) {
+  static_assert(N == 4 || N == 8, "16-byte vectors hold 4 or 8 values");
+  float m0 = abs_max2(f[0], f[1]);
+  float m1 = abs_max2(f[2], f[3]);
+  if constexpr (N == 8) {
+    m0 = fmaxf(m0, abs_max2(f[4], f[5]));
+    m1 = fmaxf(m1, abs_max2(f[6], f[7]));
+  }
+  return fmaxf(m0, m1);
 }
 
 // x / s, or x * (1/s) when s is a power of two (UE8M0): then both are the
@@ -306,16 +339,10 @@ __device__ inline void write_scales(const KernelParams& p, bool active,
 // = lanes * kNV. Lane l of the sub-group loads vectors l, l + lanes, ... of
 // each group, so each load instruction reads whole 32-byte sectors.
 //
-// All loads of an item (kChunk * kNV per lane) are issued before the first
-// use, and with kNV == 1 the next item's loads are issued before the current
-// item is processed (register double buffering), so each warp keeps loads in
-// flight while it computes.
-
-#if defined(GQ_NO_PREFETCH)
-constexpr bool kPrefetchEnabled = false;
-#else
-constexpr bool kPrefetchEnabled = true;
-#endif
+// All loads of an item (kChunk * kNV per lane, 128 bytes with kNV = 2) are
+// issued before the first use. (Double-buffering the next item's loads in
+// registers was tried and measured slower on H100: it cost occupancy, and the
+// kernel was instruction-bound, not latency-bound.)
 
 // Where one item lives; every field is computed by every lane (inactive ones
 // get harmless values) so the warp stays converged for the shuffles.
@@ -372,13 +399,16 @@ __device__ inline void process_item(const KernelParams& p, const ItemPos& pos,
   float s[kChunk];
 #pragma unroll
   for (int j = 0; j < kChunk; ++j) {
+    s[j] = 0.f;
+    // Groups past the launch's chunk size are skipped as a whole (p.chunk is
+    // uniform, so the shuffles stay warp-converged).
+    if (j >= p.chunk) continue;
     float a = 0.f;
 #pragma unroll
     for (int v = 0; v < kNV; ++v) {
       float f[kVec];
       In::unpack(raw[j][v], f);
-#pragma unroll
-      for (int e = 0; e < kVec; ++e) a = gq_abs_max_step(a, f[e]);
+      a = fmaxf(a, abs_max_tree(f));
     }
     a = group_max(a, lanes);
     s[j] = gq_group_scale(a, p.eps, p.qmax, kPow2);
@@ -390,7 +420,7 @@ __device__ inline void process_item(const KernelParams& p, const ItemPos& pos,
 #pragma unroll
   for (int j = 0; j < kChunk; ++j) {
     if (!pos.valid[j]) continue;
-    const float inv = kPow2 ? gq_div_rn(1.f, s[j]) : 0.f;
+    const float inv = kPow2 ? pow2_reciprocal(s[j]) : 0.f;
 #pragma unroll
     for (int v = 0; v < kNV; ++v) {
       quantize_vector<kIn, kOut, kPow2, kClamp, kAlt>(
@@ -405,7 +435,6 @@ __device__ inline void process_item(const KernelParams& p, const ItemPos& pos,
 template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2, bool kClamp,
           bool kAlt>
 __device__ inline void vec_body(const KernelParams& p) {
-  constexpr bool kPrefetch = kPrefetchEnabled && kNV == 1;
   constexpr int kBytesIn = Input<kIn>::kBytes;
   const int lane = threadIdx.x & (p.lanes - 1);
   const int64_t thread =
@@ -418,27 +447,12 @@ __device__ inline void vec_body(const KernelParams& p) {
   const int64_t sub_stride =
       (static_cast<int64_t>(gridDim.x) * kBlockThreads) >> p.lanes_log2;
 
-  int64_t base = warp_first >> p.lanes_log2;
-  ItemPos pos = locate(p, base + sub_in_warp);
-  uint4 raw[kChunk][kNV];
-  if constexpr (kPrefetch) load_item<kBytesIn>(p, pos, lane, raw);
-  for (; base < p.items; base += sub_stride) {
-    if constexpr (kPrefetch) {
-      const ItemPos next_pos = locate(p, base + sub_stride + sub_in_warp);
-      uint4 next[kChunk][kNV];
-      load_item<kBytesIn>(p, next_pos, lane, next);
-      process_item<kIn, kOut, kNV, kPow2, kClamp, kAlt>(p, pos, lane, raw);
-      pos = next_pos;
-#pragma unroll
-      for (int j = 0; j < kChunk; ++j) {
-#pragma unroll
-        for (int v = 0; v < kNV; ++v) raw[j][v] = next[j][v];
-      }
-    } else {
-      pos = locate(p, base + sub_in_warp);
-      load_item<kBytesIn>(p, pos, lane, raw);
-      process_item<kIn, kOut, kNV, kPow2, kClamp, kAlt>(p, pos, lane, raw);
-    }
+  for (int64_t base = warp_first >> p.lanes_log2; base < p.items;
+       base += sub_stride) {
+    const ItemPos pos = locate(p, base + sub_in_warp);
+    uint4 raw[kChunk][kNV];
+    load_item<kBytesIn>(p, pos, lane, raw);
+    process_item<kIn, kOut, kNV, kPow2, kClamp, kAlt>(p, pos, lane, raw);
   }
 }
 

@@ -18,17 +18,17 @@ def problem_shape(x, group_size):
     copy exists only because outputs cannot be allocated for a bad shape.
     """
     if not isinstance(x, torch.Tensor):
-        raise RuntimeError(f"input: expected a torch.Tensor, got {type(x).__name__}")
+        raise RuntimeError(f"groupquant: input must be a torch.Tensor, got {type(x).__name__}")
     if x.dim() < 1:
-        raise RuntimeError("input: expected at least 1 dimension [..., K], got a 0-d tensor")
+        raise RuntimeError("groupquant: input must have at least 1 dimension [..., K], got a 0-dim tensor")
     if isinstance(group_size, bool) or not isinstance(group_size, int):
-        raise RuntimeError(f"group_size: expected an int, got {group_size!r}")
+        raise RuntimeError(f"groupquant: group_size must be an int, got {group_size!r}")
     k = x.shape[-1]
     if group_size <= 0:
-        raise RuntimeError(f"group_size: expected > 0, got {group_size}")
+        raise RuntimeError(f"groupquant: group_size must be > 0, got {group_size}")
     if k % group_size != 0:
         raise RuntimeError(
-            f"group_size: expected to divide the last dimension of input ({k}), got {group_size}")
+            f"groupquant: group_size must divide the last dim of input ({k}), got {group_size}")
     lead = tuple(x.shape[:-1])
     return lead, math.prod(lead), k, k // group_size
 

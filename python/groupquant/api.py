@@ -27,7 +27,7 @@ def _platform_fp8_dtype(device):
 
 def _check_fp8_dtype(dtype):
     if dtype not in _reference.FP8_DTYPES:
-        raise RuntimeError(f"dtype: expected torch.float8_e4m3fn or torch.float8_e4m3fnuz, got {dtype}")
+        raise RuntimeError(f"groupquant: dtype must be torch.float8_e4m3fn or torch.float8_e4m3fnuz, got {dtype}")
 
 
 def per_token_group_quant_fp8(x, group_size, eps=1e-10, dtype=None, column_major_scales=False,
@@ -44,7 +44,7 @@ def per_token_group_quant_fp8(x, group_size, eps=1e-10, dtype=None, column_major
         dtype = out_q.dtype if out_q is not None else _platform_fp8_dtype(x.device)
     _check_fp8_dtype(dtype)
     if out_q is not None and out_q.dtype != dtype:
-        raise RuntimeError(f"out_q: expected dtype {dtype} (the dtype argument), got {out_q.dtype}")
+        raise RuntimeError(f"groupquant: out_q must have dtype {dtype} (the dtype argument), got {out_q.dtype}")
     lead, m, _, groups = _layouts.problem_shape(x, group_size)
     _loader.require_device_backend(x.device)
     qmax = _reference.default_qmax(dtype)
@@ -58,7 +58,7 @@ def per_token_group_quant_fp8(x, group_size, eps=1e-10, dtype=None, column_major
 def per_token_group_quant_int8(x, group_size, eps=1e-10, dtype=torch.int8, column_major_scales=False):
     """Quantize x [..., K] to int8 per group; returns (q, s) as for FP8."""
     if dtype != torch.int8:
-        raise RuntimeError(f"dtype: expected torch.int8, got {dtype}")
+        raise RuntimeError(f"groupquant: dtype must be torch.int8, got {dtype}")
     lead, m, _, groups = _layouts.problem_shape(x, group_size)
     _loader.require_device_backend(x.device)
     q = torch.empty(x.shape, dtype=torch.int8, device=x.device)
@@ -77,8 +77,7 @@ def per_token_group_quant_8bit_packed(x, group_size=128, eps=1e-10, dtype=None):
     """
     if dtype is None:
         dtype = _platform_fp8_dtype(x.device)
-    if dtype != torch.int8:
-        _check_fp8_dtype(dtype)
+    _reference.default_qmax(dtype)  # rejects anything but the three formats
     _, m, _, groups = _layouts.problem_shape(x, group_size)
     _loader.require_device_backend(x.device)
     q = torch.empty(x.shape, dtype=dtype, device=x.device)

@@ -73,7 +73,7 @@ def default_fp8_dtype(device=None):
 def default_qmax(dtype):
     if dtype not in _DEFAULT_QMAX:
         raise RuntimeError(
-            f"dtype: expected torch.float8_e4m3fn, torch.float8_e4m3fnuz or torch.int8, got {dtype}")
+            f"groupquant: dtype must be torch.float8_e4m3fn, torch.float8_e4m3fnuz or torch.int8, got {dtype}")
     return _DEFAULT_QMAX[dtype]
 
 
@@ -173,9 +173,9 @@ def encode(v, out_dtype):
 def quantize_reference(x, group_size, eps, qmin, qmax, out_dtype, ue8m0):
     """The core: (q [*lead, K] out_dtype contiguous, s [M, K/G] float32 row-major)."""
     if x.dtype not in INPUT_DTYPES:
-        raise RuntimeError(f"input: expected float32, float16 or bfloat16, got {x.dtype}")
+        raise RuntimeError(f"groupquant.reference: input must have dtype torch.float32, torch.float16 or torch.bfloat16, got {x.dtype}")
     if out_dtype not in _FORMAT_MAX:
-        raise RuntimeError(f"out_dtype: expected an FP8 dtype or torch.int8, got {out_dtype}")
+        raise RuntimeError(f"groupquant.reference: out_dtype must be an FP8 dtype or torch.int8, got {out_dtype}")
     lead, m, k, groups = _layouts.problem_shape(x, group_size)
     xg = x.reshape(m, groups, group_size).to(torch.float32)  # exact widening
     s = group_scales(group_amax(xg), eps, qmax, ue8m0)
@@ -213,9 +213,9 @@ def per_token_group_quant_fp8(x, group_size, eps=1e-10, dtype=None, column_major
     if dtype is None:
         dtype = out_q.dtype if out_q is not None else default_fp8_dtype(x.device)
     if dtype not in FP8_DTYPES:
-        raise RuntimeError(f"dtype: expected torch.float8_e4m3fn or torch.float8_e4m3fnuz, got {dtype}")
+        raise RuntimeError(f"groupquant.reference: dtype must be torch.float8_e4m3fn or torch.float8_e4m3fnuz, got {dtype}")
     if out_q is not None and out_q.dtype != dtype:
-        raise RuntimeError(f"out_q: expected dtype {dtype}, got {out_q.dtype}")
+        raise RuntimeError(f"groupquant.reference: out_q must have dtype {dtype}, got {out_q.dtype}")
     qmax = default_qmax(dtype)
     q, s = quantize_reference(x, group_size, eps, -qmax, qmax, dtype, use_ue8m0)
     if out_q is not None:
@@ -228,7 +228,7 @@ def per_token_group_quant_fp8(x, group_size, eps=1e-10, dtype=None, column_major
 def per_token_group_quant_int8(x, group_size, eps=1e-10, dtype=torch.int8, column_major_scales=False):
     """Reference of groupquant.per_token_group_quant_int8."""
     if dtype != torch.int8:
-        raise RuntimeError(f"dtype: expected torch.int8, got {dtype}")
+        raise RuntimeError(f"groupquant.reference: dtype must be torch.int8, got {dtype}")
     q, s = quantize_reference(x, group_size, eps, default_qmin(dtype), default_qmax(dtype), dtype, False)
     return q, _to_strided_layout(s, tuple(x.shape[:-1]), column_major_scales, False)
 
