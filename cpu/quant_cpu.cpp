@@ -1,10 +1,17 @@
-// GCC keeps float compare-selects as branches (a NaN compare may raise an FP
-// exception) unless told FP exceptions are not observed, which blocks the
-// vectorization of every encoder below AVX-512. Nothing here reads the FP
-// exception flags, and values do not change (rounding is untouched). This
-// must precede every include so that inlined helpers get the same options.
+// Options the kernels need whatever the build mode (the Bazel BUILD passes
+// the same as copts; this keeps other builds right too):
+// - no-trapping-math: otherwise GCC keeps float compare-selects as branches
+//   (a NaN compare may raise an FP exception), which blocks vectorizing the
+//   encoders below AVX-512. Nothing reads FP exception flags; no value
+//   changes (rounding is untouched).
+// - fp-contract=off: a fused multiply-add would skip a rounding that the
+//   reference performs; the math must be exactly the IEEE op sequence.
+// - O3: -O2 (Bazel's opt mode) does not vectorize these loops in GCC 12.
+// It must precede every include so that inlined helpers get the same options.
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3", "no-trapping-math")
+#pragma GCC optimize("O3", "no-trapping-math", "fp-contract=off")
+#elif defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
 #endif
 
 #include "cpu/quant_cpu.h"
@@ -38,14 +45,14 @@ using RowsFnPtr = void (*)(const QuantProblem&, int64_t, int64_t);
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define GQ_HAVE_X86_VARIANTS 1
 #define GQ_ISA_NS isa_avx2
-#define GQ_ISA_ATTR __attribute__((target("avx2,fma,bmi,bmi2,f16c")))
+#define GQ_ISA_ATTR __attribute__((target("avx2")))
 #include "cpu/quant_cpu_kernel.h"
 #undef GQ_ISA_NS
 #undef GQ_ISA_ATTR
 
 #define GQ_ISA_NS isa_avx512
 #define GQ_ISA_ATTR \
-  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,bmi,bmi2,f16c")))
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2")))
 #include "cpu/quant_cpu_kernel.h"
 #undef GQ_ISA_NS
 #undef GQ_ISA_ATTR
@@ -61,8 +68,7 @@ Isa detect_isa() {
   Isa best = Isa::kBaseline;
 #if GQ_HAVE_X86_VARIANTS
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("bmi2")) {
+  if (__builtin_cpu_supports("avx2")) {
     best = Isa::kAvx2;
   }
   if (best == Isa::kAvx2 && __builtin_cpu_supports("avx512f") &&

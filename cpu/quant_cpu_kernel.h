@@ -104,12 +104,12 @@ GQ_ISA_ATTR inline float group_amax(const typename In<FI>::Raw* x,
 
 // q[i] = encode(clamp(x[i] / s)). With a power-of-two s (UE8M0) x * (1/s) is
 // the same IEEE result as x / s (1/s is exact, and both round the same
-// exact value once), and multiplying is much cheaper than dividing.
+// exact value once), and multiplying is much cheaper than dividing. The
+// pointers do not alias: validation rejects overlapping input and output.
 template <InputFormat FI, QuantFormat FO, bool kMulByInverse>
-GQ_ISA_ATTR inline void quantize_group(const typename In<FI>::Raw* __restrict x,
-                                       uint8_t* __restrict q, int64_t n,
-                                       float s,
-                                       float qmin, float qmax) {
+GQ_ISA_ATTR inline void quantize_group(
+    const typename In<FI>::Raw* __restrict x, uint8_t* __restrict q,
+    int64_t n, float s, float qmin, float qmax) {
   const float inv = 1.0f / s;
   for (int64_t i = 0; i < n; ++i) {
     const float v = In<FI>::to_float(x[i]);

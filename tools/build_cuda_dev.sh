@@ -13,9 +13,7 @@ trap 'rm -rf "$TMP"' EXIT
 DEFS="-DUSE_CUDA -DTORCH_TARGET_VERSION=0x020a000000000000"
 nvcc -std=c++17 -O3 -Xcompiler -fPIC -Xcompiler -fvisibility=hidden \
   --expt-relaxed-constexpr $DEFS ${EXTRA_NVCC_FLAGS:-} \
-  -gencode=arch=compute_90a,code=sm_90a \
-  -gencode=arch=compute_80,code=sm_80 \
-  -gencode=arch=compute_80,code=compute_80 \
+  ${GENCODES:--gencode=arch=compute_90a,code=sm_90a -gencode=arch=compute_80,code=sm_80 -gencode=arch=compute_80,code=compute_80} \
   -I. -I"$TI" --resource-usage -c cuda/quant_cuda.cu -o "$TMP/quant_cuda.o" \
   > "$TMP/resource.txt" 2>&1 || { cat "$TMP/resource.txt"; exit 1; }
 if grep -q "[1-9][0-9]* bytes spill" "$TMP/resource.txt"; then

@@ -20,6 +20,17 @@ def _run(rctx, argv, what, timeout = 3600, quiet = True):
         fail("groupquant: %s failed (exit %d): %s\n%s" % (what, res.return_code, " ".join([str(a) for a in argv]), res.stderr[-4000:]))
     return res
 
+_CREATE = """
+set -e
+exec 9>"$1.lock"
+flock 9
+[ -f "$1/.groupquant-complete" ] && exit 0
+rm -rf "$1"
+"$2" -m venv "$1"
+"$1/bin/python3" -m pip install --no-input --quiet -r "$3"
+touch "$1/.groupquant-complete"
+"""
+
 def cached_venv(rctx, name, requirements, python = "python3"):
     """Returns the path of a venv holding exactly `requirements` (pip lines).
 
@@ -39,13 +50,10 @@ def cached_venv(rctx, name, requirements, python = "python3"):
     if rctx.execute(["test", "-f", marker]).return_code == 0:
         return venv
     rctx.report_progress("creating %s venv at %s (first use only)" % (name, venv))
-    tmp = venv + ".partial"
-    _run(rctx, ["rm", "-rf", tmp], "cleaning " + tmp)
     _run(rctx, ["mkdir", "-p", _cache_root(rctx)], "creating cache dir")
 
-    # Create the venv at its final path: venvs are not relocatable.
-    _run(rctx, ["rm", "-rf", venv], "cleaning " + venv)
-    _run(rctx, [interpreter, "-m", "venv", venv], "python -m venv")
-    _run(rctx, [venv + "/bin/python3", "-m", "pip", "install", "--no-input", "--quiet", "-r", rctx.path("requirements.txt")], "pip install for " + name, quiet = False)
-    _run(rctx, ["touch", marker], "marking " + venv)
+    # Several Bazel servers (output bases) may fetch at once: one creates the
+    # venv under an exclusive lock, the others wait and then find the marker.
+    # The venv is built at its final path because venvs are not relocatable.
+    _run(rctx, ["sh", "-c", _CREATE, "sh", venv, interpreter, rctx.path("requirements.txt")], "creating the %s venv" % name, quiet = False)
     return venv

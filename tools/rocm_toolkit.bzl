@@ -6,9 +6,18 @@ wrapper always exports HIP_PLATFORM=amd. Only fetched when ROCm is built.
 """
 
 _BUILD = """
+load("@rules_cc//cc:defs.bzl", "cc_library")
+
 package(default_visibility = ["//visibility:public"])
 
 exports_files(["hipcc", "llvm_tools.txt"])
+
+# The HIP runtime the kernels call into; -L only where ROCm is not in the
+# linker's default path (Debian's libamdhip64-dev is).
+cc_library(
+    name = "hip_runtime",
+    linkopts = {linkopts},
+)
 
 alias(name = "hipcc_wrapper", actual = "hipcc")
 """
@@ -43,7 +52,12 @@ def _rocm_toolkit_impl(rctx):
         found = rctx.execute(["sh", "-c", "command -v %s || ls /usr/lib/llvm-*/bin/%s 2>/dev/null | sort -V | tail -1" % (name, name)]).stdout.strip()
         tools.append("%s=%s" % (name, found))
     rctx.file("llvm_tools.txt", "\n".join(tools) + "\n")
-    rctx.file("BUILD.bazel", _BUILD)
+    linkopts = ["-lamdhip64"]
+    for d in [rctx.os.environ.get("ROCM_PATH", "") + "/lib", hipcc.rsplit("/", 2)[0] + "/lib", "/opt/rocm/lib"]:
+        if d != "/lib" and not d.startswith("/usr/") and rctx.execute(["test", "-e", d + "/libamdhip64.so"]).return_code == 0:
+            linkopts = ["-L" + d, "-Wl,-rpath," + d, "-lamdhip64"]
+            break
+    rctx.file("BUILD.bazel", _BUILD.format(linkopts = repr(linkopts)))
 
 rocm_toolkit = repository_rule(
     implementation = _rocm_toolkit_impl,

@@ -12,10 +12,12 @@
 namespace groupquant {
 namespace gpu {
 
+// Minimum 16-byte vectors per lane and group when the group allows it
+// (-DGQ_VECTORS_PER_LANE=2 or 4 to change it; docs/cuda_kernel_notes.md).
 #if defined(GQ_VECTORS_PER_LANE)
 constexpr int64_t kVectorsPerLane = GQ_VECTORS_PER_LANE;
 #else
-constexpr int64_t kVectorsPerLane = 2;
+constexpr int64_t kVectorsPerLane = 1;
 #endif
 
 struct LaunchPlan {
@@ -52,12 +54,12 @@ inline bool vector_shape(const QuantProblem& p, int* lanes, int* nv) {
   if (p.q_row_stride % out_vec != 0) return false;
   const int64_t vectors = group_bytes / 16;
   // Lanes per group: a power of two dividing the group's vector count, at
-  // most 16, and (when the group is big enough) leaving each lane
-  // kVectorsPerLane vectors. Everything a lane computes once per group (the
-  // shuffles, the scale, its division, 1/s) is repeated in every lane of the
-  // group, so more elements per lane means fewer instructions per element:
-  // on H100 with 128 bf16 values a group, 8 lanes x 2 vectors ran at 9
-  // instructions per element where 16 x 1 needed 25.
+  // most 16, and (when the group is big enough) leaving each lane at least
+  // kVectorsPerLane vectors. More vectors per lane cut the per-group work
+  // that every lane repeats (shuffles, scale, 1/s), but cost registers: on
+  // H100 with 128 bf16 values a group, 8 lanes x 2 vectors needed 102
+  // registers (2 blocks per SM) and ran slower than 16 x 1 (62 registers,
+  // 4 blocks per SM) for most shapes; hence the default of 1.
   int64_t l = vectors & -vectors;  // largest power of two dividing it
   if (l > 16) l = 16;
   while (l > 1 && vectors / l < kVectorsPerLane) l >>= 1;

@@ -16,9 +16,14 @@
 // never cross a sub-group on either, and a group of 128 bf16 values (256 B)
 // is exactly 16 loads of 16 bytes.
 //
-// Everything the kernels compute per element comes from csrc/quant_math.h,
-// the same code the CPU backend runs, which is what makes the outputs
-// bit-identical across backends.
+// The math is csrc/quant_math.h, the code the CPU backend runs, which is what
+// makes the outputs bit-identical across backends. Three cheaper spellings
+// replace it on the hot path, each equal to it by construction or by an
+// exhaustive check over all 2^32 floats (tools/gpu_encode_check.cu, run on
+// H100): fmaxf for gq_abs_max_step, the sm_89+ e4m3 conversion for the
+// software FP8 encoders, cvt.rni for the int8 encoder, and the exact
+// reciprocal of a power-of-two scale. x / s stays the IEEE division
+// (gq_div_rn) unless s is a power of two.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +40,6 @@ constexpr int kBlockThreads = 256;
 constexpr int kChunk = 4;
 // Lanes per group on the generic (unaligned / odd-size) path.
 constexpr int kGenericLanes = 16;
-constexpr int kGenericLanesLog2 = 4;
 
 // What the kernels read, in 64-bit extents and strides (elements for x and q,
 // float or int32 words for s).
@@ -339,10 +343,11 @@ __device__ inline void write_scales(const KernelParams& p, bool active,
 // = lanes * kNV. Lane l of the sub-group loads vectors l, l + lanes, ... of
 // each group, so each load instruction reads whole 32-byte sectors.
 //
-// All loads of an item (kChunk * kNV per lane, 128 bytes with kNV = 2) are
+// All loads of an item (kChunk * kNV per lane, 64 bytes with kNV = 1) are
 // issued before the first use. (Double-buffering the next item's loads in
-// registers was tried and measured slower on H100: it cost occupancy, and the
-// kernel was instruction-bound, not latency-bound.)
+// registers was tried and measured 7-12% slower on H100: the extra registers
+// cost a resident block per SM, and the kernel is limited by instructions
+// and occupancy rather than by bytes in flight.)
 
 // Where one item lives; every field is computed by every lane (inactive ones
 // get harmless values) so the warp stays converged for the shuffles.

@@ -52,6 +52,13 @@ def _short_error(exc):
     return f"{type(exc).__name__}: {first[:300]}"
 
 
+def _raise_recompile_limit(n):
+    config = torch._dynamo.config
+    for name in ("recompile_limit", "cache_size_limit"):  # renamed in torch 2.7
+        if hasattr(config, name) and getattr(config, name) < n:
+            setattr(config, name, n)
+
+
 class BackendRun:
     def __init__(self, backend, shapes, opts, progress):
         self.backend = backend
@@ -168,8 +175,13 @@ class BackendRun:
             return {"unavailable": "disabled (--compile off)"}, None
         if mode == "static":
             # One compiled graph per shape; resetting keeps dynamo's per-code
-            # cache from filling up and silently falling back to eager.
+            # cache from filling up (a hard error under fullgraph=True).
             torch._dynamo.reset()
+        else:
+            # Every variant shares the reference's code objects, each with a
+            # graph for M = 1 and one for the rest: more than dynamo's default
+            # of 8 entries per code object.
+            _raise_recompile_limit(4 * len(self.opts.variants) + 8)
         try:
             fn = candidates.compiled(eager, mode)
             start = time.perf_counter()
