@@ -43,6 +43,7 @@ cc_library(
 """
 
 _WRAPPER = """#!/bin/sh
+# Toolkit identity (part of every CUDA action's key): {identity}
 here="$(dirname "$(readlink -f "$0")")"
 exec "$here/cuda/bin/{tool}" "$@"
 """
@@ -65,8 +66,12 @@ def _cuda_toolkit_impl(rctx):
     # nvcc.profile and its headers next to the path it was started from. These
     # wrappers start the real binaries from the real toolkit folder; they hold
     # no absolute path, so action keys stay machine-independent.
+    # The wrappers are the only toolkit files actions see, so they carry the
+    # toolkit's identity: a different nvcc means different action keys and no
+    # stale remote-cache hits.
+    identity = rctx.execute([root + "/bin/nvcc", "--version"]).stdout.strip().split("\n")[-1]
     for tool in ["nvcc", "cuobjdump"]:
-        rctx.file(tool, _WRAPPER.format(tool = tool), executable = True)
+        rctx.file(tool, _WRAPPER.format(tool = tool, identity = identity), executable = True)
     cudart = "cuda/lib/libcudart_static.a"
     if rctx.execute(["test", "-f", root + "/lib64/libcudart_static.a"]).return_code == 0:
         cudart = "cuda/lib64/libcudart_static.a"

@@ -102,6 +102,13 @@ cleanup() {
   if [[ "${KEEP_TMP:-0}" == 1 ]]; then
     echo "check_cache.sh: kept $TMP" >&2
   else
+    if [[ $rc != 0 && -d "$TMP/logs" ]]; then
+      # The output bases are large; the logs are what a failure needs.
+      local kept
+      kept="$(mktemp -d "${TMPDIR:-/tmp}/gq-cache-check-logs.XXXXXX")"
+      cp -a "$TMP/logs/." "$kept/"
+      echo "check_cache.sh: logs kept in $kept (log paths above: read $TMP/logs as $kept)" >&2
+    fi
     chmod -R u+w "$TMP" 2>/dev/null
     rm -rf "$TMP"
   fi
@@ -133,8 +140,11 @@ remote_flags() {
   if grep -qE '^build:remote-cache[[:space:]]' "$WS_A/.bazelrc" 2>/dev/null; then
     REMOTE_FLAGS=(--config=remote-cache "--remote_cache=$url")
   else
+    # strict_action_env: without it the client's PATH is in every key.
     REMOTE_FLAGS=("--remote_cache=$url" --remote_upload_local_results
-                  --remote_timeout=60 --remote_local_fallback
+                  --remote_timeout=30 --remote_local_fallback
+                  --incompatible_remote_results_ignore_disk
+                  --experimental_guard_against_concurrent_changes
                   --incompatible_strict_action_env)
   fi
 }
