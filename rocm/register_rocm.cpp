@@ -1,57 +1,15 @@
-// ROCm implementations of the groupquant ops. ROCm torch keeps CUDA's names:
-// its GPU tensors are on DeviceType::CUDA and its kernels register for the
-// CUDA dispatch key, so this file mirrors cuda/register_cuda.cpp and the two
-// libraries are never loaded together (the loader picks by torch.version).
-#include <cstdint>
-
+// ROCm registrations of the groupquant ops. ROCm torch keeps CUDA's names, so
+// these register for the CUDA dispatch key (csrc/gpu/gpu_ops.h holds the
+// entry points shared with cuda/).
 #include <torch/csrc/stable/library.h>
-#include <torch/csrc/stable/tensor.h>
-#include <torch/headeronly/core/DeviceType.h>
 
-#include "csrc/gpu/torch_stream.h"
-#include "csrc/validation.h"
+#include "csrc/gpu/gpu_ops.h"
 #include "rocm/quant_hip.h"
 
-namespace groupquant {
-namespace {
-
-using torch::stable::Tensor;
-constexpr auto kRocmDevice = torch::headeronly::DeviceType::CUDA;
-
-// Empty problems never ask torch for a stream: nothing runs.
-void run(const QuantProblem& problem) {
-  if (problem.empty()) return;
-  rocm_backend::launch_quant(problem,
-                             gpu::torch_current_stream(problem.device_index));
-}
-
-void fp8_quant_rocm(Tensor input, Tensor output_q, Tensor output_s,
-                    int64_t group_size, double eps, double fp8_min,
-                    double fp8_max, bool scale_ue8m0) {
-  run(validate_fp8_quant(input, output_q, output_s, group_size, eps, fp8_min,
-                         fp8_max, scale_ue8m0, kRocmDevice));
-}
-
-void int8_quant_rocm(Tensor input, Tensor output_q, Tensor output_s,
-                     int64_t group_size, double eps, double int8_min,
-                     double int8_max) {
-  run(validate_int8_quant(input, output_q, output_s, group_size, eps,
-                          int8_min, int8_max, kRocmDevice));
-}
-
-void packed_quant_rocm(Tensor input, Tensor output_q, Tensor output_s_packed,
-                       int64_t group_size, double eps, double min_8bit,
-                       double max_8bit) {
-  run(validate_packed_quant(input, output_q, output_s_packed, group_size, eps,
-                            min_8bit, max_8bit, kRocmDevice));
-}
-
-}  // namespace
-}  // namespace groupquant
+using RocmOps = groupquant::gpu::GpuOps<&groupquant::rocm_backend::launch_quant>;
 
 STABLE_TORCH_LIBRARY_IMPL(groupquant, CUDA, m) {
-  m.impl("per_token_group_fp8_quant", TORCH_BOX(&groupquant::fp8_quant_rocm));
-  m.impl("per_token_group_quant_int8", TORCH_BOX(&groupquant::int8_quant_rocm));
-  m.impl("per_token_group_quant_8bit_packed",
-         TORCH_BOX(&groupquant::packed_quant_rocm));
+  m.impl("per_token_group_fp8_quant", TORCH_BOX(&RocmOps::fp8));
+  m.impl("per_token_group_quant_int8", TORCH_BOX(&RocmOps::int8));
+  m.impl("per_token_group_quant_8bit_packed", TORCH_BOX(&RocmOps::packed));
 }
