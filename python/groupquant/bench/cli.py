@@ -144,11 +144,10 @@ def main(argv=None):
     started = time.time()
     runs, failures = [], []
     for b, shapes, opts in plans:
-        job = runner.BackendRun(b, shapes, opts, None)
+        job = runner.BackendRun(b, shapes, opts)
         bar = progress.bar(job.steps(), desc=f"bench {b}")
-        job.progress = bar
         try:
-            runs.append(job.run())
+            runs.append(job.run(bar))
         finally:
             bar.close()
         failures += job.failures

@@ -46,7 +46,8 @@ def plot(runs, machine, path, title_extra="", layout_order=()):
             values += ys
             xs, ys = _series(sel, "compile_ref")
             if xs:
-                ax.plot(xs, ys, "x--", color=color, alpha=0.6, label=f"torch.compile(ref) {label}")
+                ax.plot(xs, ys, "--", marker=_MARKERS[i % len(_MARKERS)], fillstyle="none", color=color, alpha=0.6,
+                        label=f"torch.compile(ref) {label}")
                 values += ys
         ceil = run["ceiling"]["copy_gbps"]
         ceil_text = f"{ceil:.0f}" if ceil >= 100 else f"{ceil:.3g}"
@@ -60,6 +61,9 @@ def plot(runs, machine, path, title_extra="", layout_order=()):
         positive = [v for v in values if v and v > 0]
         if positive and max(positive) / min(positive) > 100:
             ax.set_yscale("log")
+        else:
+            # A linear axis starts at zero, so heights compare honestly.
+            ax.set_ylim(bottom=0, top=max(positive, default=1) * 1.08)
         ax.set_xlabel("M (tokens), log scale")
         ax.set_ylabel("GB/s (bytes read + written)" + (", log scale" if ax.get_yscale() == "log" else ""))
         ax.set_title(f"{run['backend']}: {machine['devices'][run['backend']]['name']}\nK={k}", fontsize=10)

@@ -60,12 +60,12 @@ def _raise_recompile_limit(n):
 
 
 class BackendRun:
-    def __init__(self, backend, shapes, opts, progress):
+    def __init__(self, backend, shapes, opts):
         self.backend = backend
         self.device = torch_device(backend)
         self.shapes = shapes
         self.opts = opts
-        self.progress = progress
+        self.progress = None  # set by run()
         self.dtype = inputs.INPUT_DTYPES[opts.in_dtype]
         self.in_bytes = torch.tensor([], dtype=self.dtype).element_size()
         self.clock = timing.Clock(self.device, max_calls=opts.max_calls, budget_s=opts.budget_s)
@@ -75,7 +75,9 @@ class BackendRun:
     def steps(self):
         return len(self.shapes) * len(self.opts.variants) + (len(self._accuracy_ks()) if self.opts.accuracy else 0)
 
-    def run(self):
+    def run(self, progress):
+        """All measurements of this backend; `progress` is a progress.bar of steps() steps."""
+        self.progress = progress
         self.progress.set_postfix_str(f"{self.backend}: copy ceiling")
         ceiling_gbps, ceiling_bytes = timing.peak_copy_gbps(self.clock, self.device)
         results = []
