@@ -24,7 +24,10 @@ ACCURACY_VARIANTS = (
 def packed_scales(s_packed, groups):
     """float32 [M, groups] from DeepGEMM's packed UE8M0 words: scale = 2^(byte - 127)."""
     m = s_packed.shape[0]
-    exp_bytes = s_packed.contiguous().view(torch.uint8).reshape(m, -1)[:, :groups]
+    # Shift the bytes out arithmetically: a [M, 1] view of the column-major
+    # buffer counts as contiguous yet keeps stride M, so a dtype view fails.
+    shifts = torch.tensor([0, 8, 16, 24], dtype=torch.int32, device=s_packed.device)
+    exp_bytes = ((s_packed.unsqueeze(-1) >> shifts) & 0xFF).reshape(m, -1)[:, :groups]
     return (exp_bytes.to(torch.int32) << 23).view(torch.float32)
 
 
