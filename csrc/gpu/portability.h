@@ -17,7 +17,7 @@
 #endif
 
 // The sm_89+ hardware float->e4m3 conversion. It is only used where the
-// exhaustive check (tools/gpu_encode_check.cu) showed it equals
+// exhaustive check (tools/gpu/gpu_encode_check.cu) showed it equals
 // gq_encode_e4m3fn on every float; -DGQ_NO_HW_E4M3 turns it off.
 #if !GQ_PLATFORM_HIP && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890 && \
     !defined(GQ_NO_HW_E4M3)

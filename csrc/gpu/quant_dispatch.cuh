@@ -99,7 +99,7 @@ inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count) {
 
 // Which encoder path and whether the clamp to [qmin, qmax] is needed. The
 // clamp is skipped only where the encoder saturates to the same bounds on
-// its own (proved on all floats by tools/gpu_encode_check.cu):
+// its own (proved on all floats by tools/gpu/gpu_encode_check.cu):
 // e4m3fn at +-448; int8 at [-128, 127]; e4m3fnuz at +-240 (software) or at
 // +-224 through the e4m3fn conversion, which is used whenever the bounds lie
 // inside +-224 (vLLM's and SGLang's default).

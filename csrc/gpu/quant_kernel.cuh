@@ -19,7 +19,7 @@
 // The math is csrc/quant_math.h, the code the CPU backend runs, which is what
 // makes the outputs bit-identical across backends. Three cheaper spellings
 // replace it on the hot path, each equal to it by construction or by an
-// exhaustive check over all 2^32 floats (tools/gpu_encode_check.cu, run on
+// exhaustive check over all 2^32 floats (tools/gpu/gpu_encode_check.cu, run on
 // H100): fmaxf for gq_abs_max_step, the sm_89+ e4m3 conversion for the
 // software FP8 encoders, cvt.rni for the int8 encoder, and the exact
 // reciprocal of a power-of-two scale. x / s stays the IEEE division
@@ -143,7 +143,7 @@ __device__ inline uint32_t encode_one(float v) {
 
 #if GQ_HW_E4M3
 // One F2FP for two values. RNE, saturating to +-448, NaN -> 0x7F: equal to
-// gq_encode_e4m3fn on all 2^32 floats (tools/gpu_encode_check.cu). The first
+// gq_encode_e4m3fn on all 2^32 floats (tools/gpu/gpu_encode_check.cu). The first
 // source lands in the upper byte.
 __device__ inline uint32_t hw_e4m3fn_pair(float lo, float hi) {
   uint16_t r;
@@ -158,7 +158,7 @@ __device__ inline uint32_t hw_e4m3fn_pair(float lo, float hi) {
 // also makes this equal to clamp-to-[-224, 224]-then-encode for any v.
 // Two fix-ups: fnuz has no -0 (a value that rounds to zero, |2v| <= 2^-10,
 // becomes +0), and its only NaN 0x80 is what fn gives for -0. Checked
-// against gq_encode_e4m3fnuz on all 2^32 floats (tools/gpu_encode_check.cu).
+// against gq_encode_e4m3fnuz on all 2^32 floats (tools/gpu/gpu_encode_check.cu).
 __device__ inline float fnuz_as_fn_operand(float v) {
   const float y = 2.f * v;
   const float z = fabsf(y) <= 0x1p-10f ? 0.f : y;
@@ -181,7 +181,7 @@ __device__ inline uint32_t encode_pair(float lo, float hi) {
   if constexpr (F == QuantFormat::kInt8) {
     // cvt.rni.s32.f32 rounds half to even, saturates and maps NaN to 0; the
     // integer clamp then saturates to int8. Equal to gq_encode_int8 on all
-    // 2^32 floats (tools/gpu_encode_check.cu).
+    // 2^32 floats (tools/gpu/gpu_encode_check.cu).
     const int a = min(max(__float2int_rn(lo), -128), 127);
     const int b = min(max(__float2int_rn(hi), -128), 127);
     return (static_cast<uint32_t>(a) & 0xFFu) |

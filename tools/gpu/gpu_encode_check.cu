@@ -8,7 +8,7 @@
 // Exit status 0 only when every byte matches and the hardware paths were
 // compiled in. Build:
 //   nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -I. \
-//        tools/gpu_encode_check.cu -o gpu_encode_check
+//        tools/gpu/gpu_encode_check.cu -o gpu_encode_check
 #include <cstdint>
 #include <cstdio>
 

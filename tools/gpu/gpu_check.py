@@ -1,7 +1,7 @@
 """CUDA backend check on a GPU host: bit-exactness sweep against
 groupquant.reference, then a timing table against a device copy.
 
-    PYTHONPATH=python python tools/gpu_check.py [--skip-big] [--skip-timing]
+    PYTHONPATH=python python tools/gpu/gpu_check.py [--skip-big] [--skip-timing]
                                                 [--only-timing] [--json PATH]
 
 Every output is poisoned before the call and compared whole (the packed

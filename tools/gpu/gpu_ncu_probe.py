@@ -1,5 +1,5 @@
 """A few calls of the CUDA backend for Nsight Compute to profile:
-    ncu -k regex:quant_vec_kernel python tools/gpu_ncu_probe.py
+    ncu -k regex:quant_vec_kernel python tools/gpu/gpu_ncu_probe.py
 bf16 -> e4m3fn, K 7168, G 128: M=1 row-major, M=16384 row-major, M=16384 packed."""
 import torch
 

@@ -2,11 +2,11 @@
 # Dev build of libgroupquant_cuda.so outside Bazel (the Bazel target is the
 # lead's): nvcc for the kernels, g++ for the stable-ABI registration, linked
 # with the static CUDA runtime and not against libtorch. Output goes to
-# python/groupquant/lib/ (git-ignored). Usage: tools/build_cuda_dev.sh [outdir]
+# python/groupquant/lib/ (git-ignored). Usage: tools/gpu/build_cuda_dev.sh [outdir]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 OUT=${1:-python/groupquant/lib}
-TI=${TORCH_INCLUDE:-/work/devenv/lib/python3.11/site-packages/torch/include}
+TI=${TORCH_INCLUDE:-$(python3 -c "import torch, os; print(os.path.join(os.path.dirname(torch.__file__), 'include'))")}
 CUDA_LIB=${CUDA_LIB:-/usr/local/cuda-13.0/lib}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
