@@ -57,8 +57,21 @@ kill_pid() {
 
 # ---------------------------------------------------------------- nginx ----
 
+# A fresh Debian/Ubuntu machine has no nginx: install it once, saying so.
+ensure_nginx() {
+  command -v nginx >/dev/null && return
+  local sudo=()
+  [[ "$(id -u)" == 0 ]] || sudo=(sudo)
+  echo "server.sh: installing nginx with apt-get (the HTTP cache server, once)" >&2
+  "${sudo[@]}" apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq nginx >&2
+  # The package starts a system nginx on port 80; ours runs on its own port.
+  "${sudo[@]}" systemctl disable --now nginx >/dev/null 2>&1 || "${sudo[@]}" service nginx stop >/dev/null 2>&1 || true
+}
+
 http_start() {
   local state="$1" port user_line="" worker_user worker_group attempt pid
+  ensure_nginx
   mkdir -p "$state/data" "$state/tmp"
   if [[ "$(id -u)" == 0 ]]; then
     # Started as root, nginx drops its workers to an unprivileged user, and a
