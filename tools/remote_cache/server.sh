@@ -59,6 +59,8 @@ kill_pid() {
 
 # A fresh Debian/Ubuntu machine has no nginx: install it once, saying so.
 ensure_nginx() {
+  # Debian puts nginx in /usr/sbin, which a non-root PATH may lack.
+  export PATH="$PATH:/usr/sbin:/sbin"
   command -v nginx >/dev/null && return
   local sudo=()
   [[ "$(id -u)" == 0 ]] || sudo=(sudo)
