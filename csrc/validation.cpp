@@ -442,6 +442,24 @@ void check_strided_scales(const char* op, const Common& c, const Info& s,
   *max_offset = max_offset_2d(op, s, r);
 }
 
+// The part of the fp8 and int8 validators after their dtype checks: both
+// take float32 scales in the strided (row/column-major) layouts.
+QuantProblem finish_strided(const char* op, const Tensor& input,
+                            const Tensor& output_q, const Tensor& output_s,
+                            Common& c, const Info& s, int64_t group_size,
+                            bool ue8m0) {
+  QuantProblem p;
+  p.group_size = group_size;
+  p.ue8m0 = ue8m0;
+  int64_t s_max = 0;
+  check_strided_scales(op, c, s, &p, &s_max);
+  void* s_data = nullptr;
+  if (c.m != 0 && c.k != 0) s_data = output_s.mutable_data_ptr();
+  finish(op, input, output_q, c, s, s_data, s_max, "", &p);
+  p.s = s_data;
+  return p;
+}
+
 }  // namespace
 
 QuantProblem validate_fp8_quant(const Tensor& input, const Tensor& output_q,
@@ -455,16 +473,8 @@ QuantProblem validate_fp8_quant(const Tensor& input, const Tensor& output_q,
       {ScalarType::Float8_e4m3fn, ScalarType::Float8_e4m3fnuz},
       "torch.float8_e4m3fn or torch.float8_e4m3fnuz", group_size, eps,
       "fp8_min", fp8_min, "fp8_max", fp8_max, device_type);
-  QuantProblem p;
-  p.group_size = group_size;
-  p.ue8m0 = scale_ue8m0;
-  int64_t s_max = 0;
-  check_strided_scales(op, c, s, &p, &s_max);
-  void* s_data = nullptr;
-  if (c.m != 0 && c.k != 0) s_data = output_s.mutable_data_ptr();
-  finish(op, input, output_q, c, s, s_data, s_max, "", &p);
-  p.s = s_data;
-  return p;
+  return finish_strided(op, input, output_q, output_s, c, s, group_size,
+                        scale_ue8m0);
 }
 
 QuantProblem validate_int8_quant(const Tensor& input, const Tensor& output_q,
@@ -477,16 +487,8 @@ QuantProblem validate_int8_quant(const Tensor& input, const Tensor& output_q,
                           {ScalarType::Char}, "torch.int8", group_size, eps,
                           "int8_min", int8_min, "int8_max", int8_max,
                           device_type);
-  QuantProblem p;
-  p.group_size = group_size;
-  p.ue8m0 = false;
-  int64_t s_max = 0;
-  check_strided_scales(op, c, s, &p, &s_max);
-  void* s_data = nullptr;
-  if (c.m != 0 && c.k != 0) s_data = output_s.mutable_data_ptr();
-  finish(op, input, output_q, c, s, s_data, s_max, "", &p);
-  p.s = s_data;
-  return p;
+  return finish_strided(op, input, output_q, output_s, c, s, group_size,
+                        /*ue8m0=*/false);
 }
 
 QuantProblem validate_packed_quant(const Tensor& input, const Tensor& output_q,
