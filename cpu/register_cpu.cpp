@@ -33,10 +33,11 @@ void fp8_quant_cpu(Tensor input, Tensor output_q, Tensor output_s,
 
 void int8_quant_cpu(Tensor input, Tensor output_q, Tensor output_s,
                     int64_t group_size, double eps, double int8_min,
-                    double int8_max) {
-  cpu_backend::quantize(validate_int8_quant(input, output_q, output_s,
-                                            group_size, eps, int8_min,
-                                            int8_max, kCpu));
+                    double int8_max, bool fuse_silu_and_mul,
+                    std::optional<Tensor> masked_m) {
+  cpu_backend::quantize(validate_int8_quant(
+      input, output_q, output_s, group_size, eps, int8_min, int8_max, kCpu,
+      fused_masked(fuse_silu_and_mul, masked_m)));
 }
 
 void packed_quant_cpu(Tensor input, Tensor output_q, Tensor output_s_packed,

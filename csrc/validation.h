@@ -42,7 +42,8 @@ namespace groupquant {
 //   (row- or column-major; packed int32 [E, T, ceil(K/G/4)] with row stride
 //   1 and column stride >= round_up(T, 4)), expert blocks not overlapping.
 //   Only pointers are checked: its values are read by the kernel, clamped.
-struct FusedMasked {
+// Hidden like the torch::stable::Tensor it points to (GCC warns otherwise).
+struct __attribute__((visibility("hidden"))) FusedMasked {
   bool fuse_silu_and_mul = false;
   const torch::stable::Tensor* masked_m = nullptr;  // null: not masked
 };
