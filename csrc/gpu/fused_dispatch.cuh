@@ -27,8 +27,11 @@ struct FusedPlan {
 
 // The plain fast path's conditions (vector_shape) hold for expert 0; the
 // other experts and the up half must start on the same 16-byte grid.
+// Four vectors per lane (float32 groups of 256+) would hold 2 x 16 input
+// vectors and 64 values per lane: those take the generic path instead of
+// risking spills (and a third set of instantiations).
 inline bool fused_vector_shape(const QuantProblem& p, int* lanes, int* nv) {
-  if (!vector_shape(p, lanes, nv)) return false;
+  if (!vector_shape(p, lanes, nv) || *nv > 2) return false;
   const int64_t in_bytes = input_bytes(p.in_format);
   const int64_t out_vec = 16 / in_bytes;
   if (p.experts > 1) {
@@ -131,17 +134,12 @@ inline Error launch_fused_typed(const FusedPlan& plan, const FusedParams& fp,
     return launch_fused_wave<fused_generic_kernel<kIn, kOut, kFused>>(
         plan, sm_count, stream, fp);
   }
-  switch (plan.nv) {
-    case 1:
-      return launch_fused_wave<fused_vec_kernel<kIn, kOut, 1, kFused>>(
-          plan, sm_count, stream, fp);
-    case 2:
-      return launch_fused_wave<fused_vec_kernel<kIn, kOut, 2, kFused>>(
-          plan, sm_count, stream, fp);
-    default:
-      return launch_fused_wave<fused_vec_kernel<kIn, kOut, 4, kFused>>(
-          plan, sm_count, stream, fp);
+  if (plan.nv == 1) {
+    return launch_fused_wave<fused_vec_kernel<kIn, kOut, 1, kFused>>(
+        plan, sm_count, stream, fp);
   }
+  return launch_fused_wave<fused_vec_kernel<kIn, kOut, 2, kFused>>(
+      plan, sm_count, stream, fp);
 }
 
 template <InputFormat kIn, QuantFormat kOut>
