@@ -95,6 +95,42 @@ GQ_HOST_DEVICE inline float gq_sub_rn(float a, float b) {
 #endif
 }
 
+// RN(1 / s), the correctly rounded reciprocal.
+GQ_HOST_DEVICE inline float gq_rcp_rn(float s) {
+#if defined(__CUDA_ARCH__)
+  return __frcp_rn(s);
+#else
+  return 1.0f / s;
+#endif
+}
+
+// RN(x / s) at the cost of a multiply and two FMAs, given r = gq_rcp_rn(s):
+// the quotient estimate y = RN(x * r), its exact residual e = y * s - x (one
+// FMA), and the correction RN(y - e * r) (one FMA). This is the sequence the
+// CUDA compiler emits for an IEEE division once its reciprocal is found,
+// with the reciprocal hoisted out of the loop over a group. It equals
+// gq_div_rn(x, s) for 2^-90 <= s <= 2^90 whenever |x / s| lies in
+// [2^-12, 2^20]; below 2^-12 it returns a value of the right sign and
+// magnitude below 2^-11, which every 8-bit format encodes like the exact
+// quotient (signed zero). The argument and the exhaustive GPU check are in
+// docs/exact_division.md. Writing the residual as y * s - x (rather than
+// x - y * s) keeps the sign of a zero quotient: -0 / s gives -0.
+GQ_HOST_DEVICE inline float gq_div_by_rcp(float x, float s, float r) {
+#if defined(__CUDA_ARCH__)
+  const float y = __fmul_rn(x, r);
+  const float e = __fmaf_rn(y, s, -x);
+  return __fmaf_rn(-e, r, y);
+#else
+  const float y = x * r;
+  return fmaf(-fmaf(y, s, -x), r, y);
+#endif
+}
+
+// The range of divisors for which gq_div_by_rcp is exact (see above).
+GQ_HOST_DEVICE inline bool gq_rcp_division_ok(float s) {
+  return s >= 0x1p-90f && s <= 0x1p90f;
+}
+
 // fmaxf(acc, |v|) for a non-NaN acc: a NaN v is ignored. Written as a compare
 // so that host compilers map it to a plain vector max (fmaxf's NaN rule would
 // block that), with the same result because acc is never NaN.

@@ -114,11 +114,38 @@ __device__ inline float shfl_xor(float v, int lane_mask, int width) {
 
 // 16-byte global load of read-only input: one LDG.128 (CUDA) /
 // global_load_dwordx4 (AMD). The caller guarantees 16-byte alignment.
+// -DGQ_LOAD_L2_PREFETCH (CUDA, sm_80+) adds the no-L1-allocate and 256-byte
+// L2 prefetch hints: each group is read once, in whole 256-byte runs.
 __device__ inline uint4 load16(const void* p) {
 #if GQ_PLATFORM_HIP
   return *static_cast<const uint4*>(p);
+#elif defined(GQ_LOAD_L2_PREFETCH) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  uint4 r;
+  asm volatile(
+      "ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+      : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+      : "l"(p));
+  return r;
 #else
   return __ldg(static_cast<const uint4*>(p));
+#endif
+}
+
+// Stores of the quantized bytes, never read again by this kernel.
+// -DGQ_STORE_STREAMING (CUDA) marks them evict-first (st.global.cs).
+__device__ inline void store8(void* p, uint32_t a, uint32_t b) {
+#if !GQ_PLATFORM_HIP && defined(GQ_STORE_STREAMING)
+  __stcs(static_cast<uint2*>(p), make_uint2(a, b));
+#else
+  *static_cast<uint2*>(p) = make_uint2(a, b);
+#endif
+}
+
+__device__ inline void store4(void* p, uint32_t a) {
+#if !GQ_PLATFORM_HIP && defined(GQ_STORE_STREAMING)
+  __stcs(static_cast<unsigned int*>(p), a);
+#else
+  *static_cast<uint32_t*>(p) = a;
 #endif
 }
 

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <string>
 
 #include "csrc/gpu/portability.h"
 #include "csrc/gpu/quant_kernel.cuh"
@@ -12,13 +14,47 @@
 namespace groupquant {
 namespace gpu {
 
-// Minimum 16-byte vectors per lane and group when the group allows it
-// (-DGQ_VECTORS_PER_LANE=2 or 4 to change it; docs/cuda_kernel_notes.md).
-#if defined(GQ_VECTORS_PER_LANE)
-constexpr int64_t kVectorsPerLane = GQ_VECTORS_PER_LANE;
-#else
-constexpr int64_t kVectorsPerLane = 1;
-#endif
+// Launch shape knobs. The defaults are what measured best on the H200
+// (docs/cuda_kernel_notes.md); GROUPQUANT_GPU_TUNE="vpl=2,chunk=2,grid=full"
+// overrides them for tuning on another GPU without a rebuild. vpl: at least
+// this many 16-byte vectors per lane and group where the group allows it;
+// chunk: at most this many groups per item (packed always uses 4); grid:
+// `wave` caps the grid at one resident wave (grid-stride loop), `full`
+// launches one sub-group per item.
+struct LaunchTuning {
+  int64_t vectors_per_lane = 0;  // 0: chosen per problem (vectors_per_lane())
+  int chunk = kChunk;
+  bool full_grid = false;
+};
+
+inline LaunchTuning parse_tuning(const char* text) {
+  LaunchTuning t;
+  if (text == nullptr) return t;
+  const std::string spec(text);
+  size_t pos = 0;
+  while (pos < spec.size()) {
+    size_t end = spec.find(',', pos);
+    if (end == std::string::npos) end = spec.size();
+    const std::string item = spec.substr(pos, end - pos);
+    const size_t eq = item.find('=');
+    const std::string key = item.substr(0, eq);
+    const std::string val = eq == std::string::npos ? "" : item.substr(eq + 1);
+    if (key == "vpl" && (val == "1" || val == "2" || val == "4")) {
+      t.vectors_per_lane = std::stoi(val);
+    } else if (key == "chunk" && (val == "1" || val == "2" || val == "4")) {
+      t.chunk = std::stoi(val);
+    } else if (key == "grid" && (val == "wave" || val == "full")) {
+      t.full_grid = val == "full";
+    }
+    pos = end + 1;
+  }
+  return t;
+}
+
+inline const LaunchTuning& tuning() {
+  static const LaunchTuning t = parse_tuning(std::getenv("GROUPQUANT_GPU_TUNE"));
+  return t;
+}
 
 struct LaunchPlan {
   bool vectorized = false;
@@ -43,7 +79,22 @@ inline int log2_exact(int v) {
 // The fast path needs whole 16-byte vectors everywhere it loads and whole
 // output vectors everywhere it stores, and a per-lane vector count it was
 // compiled for. Returns lanes and nv, or false for the generic path.
-inline bool vector_shape(const QuantProblem& p, int* lanes, int* nv) {
+// Two vectors per lane halve the per-group work every lane repeats
+// (shuffles, scale, reciprocal) but double the registers per lane (two
+// resident blocks per SM instead of four). On the H200 that won for the
+// strided layouts once there are enough groups to fill the chip several
+// times (bf16, K 7168: 93% of copy at M = 16384 against 78%), and lost for
+// small M (more lanes in flight matter there) and for the packed layout,
+// whose four-group items would hold eight vectors per lane.
+inline int64_t vectors_per_lane(const QuantProblem& p, int sm_count) {
+  if (tuning().vectors_per_lane > 0) return tuning().vectors_per_lane;
+  if (p.layout == ScaleLayout::kPackedUE8M0) return 1;
+  const int64_t groups = p.m * p.groups_per_row;
+  return groups >= 48 * static_cast<int64_t>(sm_count) ? 2 : 1;
+}
+
+inline bool vector_shape(const QuantProblem& p, int64_t min_vectors,
+                         int* lanes, int* nv) {
   const int64_t in_bytes = input_bytes(p.in_format);
   const int64_t out_vec = 16 / in_bytes;
   const int64_t group_bytes = p.group_size * in_bytes;
@@ -55,14 +106,10 @@ inline bool vector_shape(const QuantProblem& p, int* lanes, int* nv) {
   const int64_t vectors = group_bytes / 16;
   // Lanes per group: a power of two dividing the group's vector count, at
   // most 16, and (when the group is big enough) leaving each lane at least
-  // kVectorsPerLane vectors. More vectors per lane cut the per-group work
-  // that every lane repeats (shuffles, scale, 1/s), but cost registers: on
-  // H100 with 128 bf16 values a group, 8 lanes x 2 vectors needed 102
-  // registers (2 blocks per SM) and ran slower than 16 x 1 (62 registers,
-  // 4 blocks per SM) for most shapes; hence the default of 1.
+  // min_vectors vectors (see vectors_per_lane()).
   int64_t l = vectors & -vectors;  // largest power of two dividing it
   if (l > 16) l = 16;
-  while (l > 1 && vectors / l < kVectorsPerLane) l >>= 1;
+  while (l > 1 && vectors / l < min_vectors) l >>= 1;
   const int64_t n = vectors / l;
   if (n != 1 && n != 2 && n != 4) return false;
   *lanes = static_cast<int>(l);
@@ -72,7 +119,8 @@ inline bool vector_shape(const QuantProblem& p, int* lanes, int* nv) {
 
 inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count) {
   LaunchPlan plan;
-  plan.vectorized = vector_shape(p, &plan.lanes, &plan.nv);
+  plan.vectorized = vector_shape(p, vectors_per_lane(p, sm_count),
+                                 &plan.lanes, &plan.nv);
   if (!plan.vectorized) plan.lanes = kGenericLanes;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   const int64_t rows = packed ? p.packed_rows : p.m;
@@ -82,7 +130,7 @@ inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count) {
   // m = 256 x 7168, one group per item was 1.6x slower than four). Packed
   // words need their 4 groups in one item.
   const int64_t want_threads = static_cast<int64_t>(sm_count) * kBlockThreads;
-  plan.chunk = kChunk;
+  plan.chunk = packed ? kChunk : tuning().chunk;
   while (!packed && plan.chunk > 1 &&
          rows * ((p.groups_per_row + plan.chunk - 1) / plan.chunk) *
                  plan.lanes <
@@ -120,6 +168,19 @@ inline void encode_mode(const QuantProblem& p, bool* clamp, bool* fnuz_via_fn) {
   }
 }
 
+// The encoder and clamp choice of a problem: template arguments of the fast
+// kernel.
+struct EncodeMode {
+  bool clamp;
+  bool fnuz_via_fn;
+};
+
+// The scale division max(amax, eps) / qmax may use qmax's reciprocal only
+// for the bounds whose every dividend tools/gpu/gpu_division_check.cu checked.
+inline bool scale_division_by_reciprocal(float qmax) {
+  return qmax == 448.f || qmax == 240.f || qmax == 224.f || qmax == 127.f;
+}
+
 inline KernelParams make_params(const QuantProblem& p, const LaunchPlan& plan) {
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   KernelParams k{};
@@ -127,7 +188,6 @@ inline KernelParams make_params(const QuantProblem& p, const LaunchPlan& plan) {
   k.q = p.q;
   k.s = p.s;
   k.m = p.m;
-  k.rows = packed ? p.packed_rows : p.m;
   k.gpr = p.groups_per_row;
   k.group_size = p.group_size;
   k.chunks_per_row = plan.chunks_per_row;
@@ -140,22 +200,27 @@ inline KernelParams make_params(const QuantProblem& p, const LaunchPlan& plan) {
   k.eps = p.eps;
   k.qmin = p.qmin;
   k.qmax = p.qmax;
+  k.scale_by_rcp = scale_division_by_reciprocal(p.qmax);
+  k.qmax_rcp = 1.0f / p.qmax;
   k.chunk = plan.chunk;
   k.lanes = plan.lanes;
   k.lanes_log2 = log2_exact(plan.lanes);
   k.ue8m0 = p.ue8m0 || packed;
   k.packed = packed;
-  k.narrow_items = plan.items <= static_cast<int64_t>(UINT32_MAX);
-  encode_mode(p, &k.clamp, &k.fnuz_via_fn);
+  k.narrow_items = plan.items <= static_cast<int64_t>(UINT32_MAX) &&
+                   plan.chunks_per_row <= static_cast<int64_t>(UINT32_MAX);
+  if (k.narrow_items) {
+    k.chunk_div = FastDivU32(static_cast<uint32_t>(plan.chunks_per_row));
+  }
   return k;
 }
 
-// Grid-stride kernels want exactly one resident wave: more blocks only queue
+// Grid-stride kernels want at most one resident wave: more blocks only queue
 // behind blocks that already loop over all the work. The residency of each
 // kernel is asked once (it depends on its register count, not on the call).
 template <void (*kKernel)(KernelParams)>
-inline Error launch_one_wave(const LaunchPlan& plan, int sm_count,
-                             Stream stream, const KernelParams& k) {
+inline Error launch_grid(const LaunchPlan& plan, int sm_count, Stream stream,
+                         const KernelParams& k) {
   static const int per_sm = [] {
     int n = 0;
     if (resident_blocks_per_sm(kKernel, kBlockThreads, &n) != kSuccess ||
@@ -166,44 +231,69 @@ inline Error launch_one_wave(const LaunchPlan& plan, int sm_count,
     return n;
   }();
   const int64_t wave = static_cast<int64_t>(sm_count) * per_sm;
-  const int64_t grid = plan.blocks < wave ? plan.blocks : wave;
+  int64_t grid = plan.blocks;
+  if (!tuning().full_grid || grid > INT32_MAX) grid = grid < wave ? grid : wave;
   return launch(kKernel, static_cast<unsigned>(grid), kBlockThreads, stream, k);
 }
 
+// Template arguments of the fast kernel from the launch's choices, one level
+// per argument.
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2, bool kClamp>
+inline Error launch_vec_alt(const LaunchPlan& plan, const EncodeMode& mode,
+                            const KernelParams& k, int sm, Stream st) {
+  if constexpr (kOut == QuantFormat::kE4M3FNUZ) {
+    if (mode.fnuz_via_fn) {
+      return launch_grid<quant_vec_kernel<kIn, kOut, kNV, kPow2, kClamp, true>>(
+          plan, sm, st, k);
+    }
+  }
+  return launch_grid<quant_vec_kernel<kIn, kOut, kNV, kPow2, kClamp, false>>(
+      plan, sm, st, k);
+}
+
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2>
+inline Error launch_vec_clamp(const LaunchPlan& plan, const EncodeMode& mode,
+                              const KernelParams& k, int sm, Stream st) {
+  return mode.clamp
+             ? launch_vec_alt<kIn, kOut, kNV, kPow2, true>(plan, mode, k, sm, st)
+             : launch_vec_alt<kIn, kOut, kNV, kPow2, false>(plan, mode, k, sm, st);
+}
+
+template <InputFormat kIn, QuantFormat kOut, int kNV>
+inline Error launch_vec_pow2(const LaunchPlan& plan, const EncodeMode& mode,
+                             const KernelParams& k, int sm, Stream st) {
+  return k.ue8m0
+             ? launch_vec_clamp<kIn, kOut, kNV, true>(plan, mode, k, sm, st)
+             : launch_vec_clamp<kIn, kOut, kNV, false>(plan, mode, k, sm, st);
+}
+
 template <InputFormat kIn, QuantFormat kOut>
-inline Error launch_typed(const LaunchPlan& plan, const KernelParams& k,
-                          int sm_count, Stream stream) {
+inline Error launch_typed(const LaunchPlan& plan, const EncodeMode& mode,
+                          const KernelParams& k, int sm, Stream st) {
   if (!plan.vectorized) {
-    return launch_one_wave<quant_generic_kernel<kIn, kOut>>(
-          plan, sm_count, stream, k);
+    return launch_grid<quant_generic_kernel<kIn, kOut>>(plan, sm, st, k);
   }
   switch (plan.nv) {
     case 1:
-      return launch_one_wave<quant_vec_kernel<kIn, kOut, 1>>(
-          plan, sm_count, stream, k);
+      return launch_vec_pow2<kIn, kOut, 1>(plan, mode, k, sm, st);
     case 2:
-      return launch_one_wave<quant_vec_kernel<kIn, kOut, 2>>(
-          plan, sm_count, stream, k);
+      return launch_vec_pow2<kIn, kOut, 2>(plan, mode, k, sm, st);
     default:
-      return launch_one_wave<quant_vec_kernel<kIn, kOut, 4>>(
-          plan, sm_count, stream, k);
+      return launch_vec_pow2<kIn, kOut, 4>(plan, mode, k, sm, st);
   }
 }
 
 template <InputFormat kIn>
 inline Error launch_for_input(const QuantProblem& p, const LaunchPlan& plan,
-                              const KernelParams& k, int sm_count,
-                              Stream stream) {
+                              const EncodeMode& mode, const KernelParams& k,
+                              int sm, Stream st) {
   switch (p.out_format) {
     case QuantFormat::kE4M3FN:
-      return launch_typed<kIn, QuantFormat::kE4M3FN>(plan, k, sm_count,
-                                                       stream);
+      return launch_typed<kIn, QuantFormat::kE4M3FN>(plan, mode, k, sm, st);
     case QuantFormat::kE4M3FNUZ:
-      return launch_typed<kIn, QuantFormat::kE4M3FNUZ>(plan, k, sm_count,
-                                                       stream);
+      return launch_typed<kIn, QuantFormat::kE4M3FNUZ>(plan, mode, k, sm, st);
     default:
-      return launch_typed<kIn, QuantFormat::kInt8>(plan, k, sm_count,
-                                                       stream);
+      return launch_typed<kIn, QuantFormat::kInt8>(plan, mode, k, sm, st);
   }
 }
 
@@ -215,16 +305,18 @@ inline Error launch_quant(const QuantProblem& p, Stream stream, int sm_count) {
   const LaunchPlan plan = plan_launch(p, sm_count);
   if (plan.items == 0) return kSuccess;
   const KernelParams k = make_params(p, plan);
+  EncodeMode mode;
+  encode_mode(p, &mode.clamp, &mode.fnuz_via_fn);
   switch (p.in_format) {
     case InputFormat::kFloat32:
-      return launch_for_input<InputFormat::kFloat32>(p, plan, k, sm_count,
-                                                    stream);
+      return launch_for_input<InputFormat::kFloat32>(p, plan, mode, k,
+                                                     sm_count, stream);
     case InputFormat::kFloat16:
-      return launch_for_input<InputFormat::kFloat16>(p, plan, k, sm_count,
-                                                    stream);
+      return launch_for_input<InputFormat::kFloat16>(p, plan, mode, k,
+                                                     sm_count, stream);
     default:
-      return launch_for_input<InputFormat::kBFloat16>(p, plan, k, sm_count,
-                                                    stream);
+      return launch_for_input<InputFormat::kBFloat16>(p, plan, mode, k,
+                                                      sm_count, stream);
   }
 }
 

@@ -17,17 +17,19 @@
 // is exactly 16 loads of 16 bytes.
 //
 // The math is csrc/quant_math.h, the code the CPU backend runs, which is what
-// makes the outputs bit-identical across backends. Three cheaper spellings
-// replace it on the hot path, each equal to it by construction or by an
-// exhaustive check over all 2^32 floats (tools/gpu/gpu_encode_check.cu, run on
-// H100): fmaxf for gq_abs_max_step, the sm_89+ e4m3 conversion for the
-// software FP8 encoders, cvt.rni for the int8 encoder, and the exact
-// reciprocal of a power-of-two scale. x / s stays the IEEE division
-// (gq_div_rn) unless s is a power of two.
+// makes the outputs bit-identical across backends. Cheaper spellings replace
+// it on the hot path, each equal to it by construction or by an exhaustive
+// check over all 2^32 floats (tools/gpu/gpu_encode_check.cu and
+// tools/gpu/gpu_division_check.cu): fmaxf for gq_abs_max_step, the sm_89+
+// e4m3 conversion for the software FP8 encoders, cvt.rni for the int8
+// encoder, the exact reciprocal of a power-of-two scale, and x / s as a
+// multiply and two FMAs by the group's correctly rounded reciprocal
+// (gq_div_by_rcp; docs/exact_division.md) wherever s allows it.
 #pragma once
 
 #include <cstdint>
 
+#include "csrc/gpu/fast_divmod.h"
 #include "csrc/gpu/portability.h"
 #include "csrc/quant_math.h"
 #include "csrc/quant_problem.h"
@@ -42,37 +44,39 @@ constexpr int kChunk = 4;
 constexpr int kGenericLanes = 16;
 
 // What the kernels read, in 64-bit extents and strides (elements for x and q,
-// float or int32 words for s).
+// float or int32 words for s). The per-launch choices that change the inner
+// loop (UE8M0 multiply or division, clamp, fnuz encoder, vectors per lane)
+// are template arguments of the kernel instead, so that each kernel holds one
+// loop body: at M = 1 a kernel with a ladder of bodies was measured stalling
+// on instruction fetch.
 struct KernelParams {
   const void* x;
   void* q;
   void* s;
   int64_t m;               // rows of data
-  int64_t rows;            // rows iterated: m, or round_up(m, 4) when packed
   int64_t gpr;             // groups per row
   int64_t group_size;
   int64_t chunks_per_row;  // ceil(gpr / chunk)
-  int64_t items;           // rows * chunks_per_row
+  int64_t items;           // rows * chunks_per_row (rows = round_up(m, 4) packed)
   int64_t x_row_stride;
   int64_t q_row_stride;
   int64_t s_row_stride;    // strided layout
   int64_t s_group_stride;  // strided layout
   int64_t packed_col_stride;
+  FastDivU32 chunk_div;    // item -> (row, chunk) when items fit 32 bits
   float eps;
   float qmin;
   float qmax;
+  // RN(1 / qmax), for the scale division max(amax, eps) / qmax; used only
+  // when scale_by_rcp (qmax one of the bounds the exhaustive check covers).
+  float qmax_rcp;
   int32_t chunk;       // groups per item: 1, 2 or 4 (always 4 when packed)
   int32_t lanes;       // lanes per group, power of two <= 16
   int32_t lanes_log2;
-  bool ue8m0;
+  bool ue8m0;          // generic kernel only (the fast one has it as kPow2)
   bool packed;
-  bool narrow_items;   // items fit 32 bits: cheaper index division
-  // The clamp to [qmin, qmax] can be skipped when the encoder's own
-  // saturation gives the same bytes (default bounds; see encode_mode()).
-  bool clamp;
-  // e4m3fnuz through the e4m3fn hardware conversion: valid when every
-  // clamped value lies in [-224, 224] (see encode_pair).
-  bool fnuz_via_fn;
+  bool narrow_items;   // items fit 32 bits: multiply-shift index division
+  bool scale_by_rcp;
 };
 
 // ---- input formats -------------------------------------------------------
@@ -202,12 +206,10 @@ __device__ inline uint32_t encode_pair(float lo, float hi) {
 __device__ inline void split_item(const KernelParams& p, int64_t item,
                                   int64_t& row, int64_t& chunk_index) {
   if (p.narrow_items) {
-    // 32-bit division is a handful of instructions; 64-bit is a call.
-    const uint32_t it = static_cast<uint32_t>(item);
-    const uint32_t n = static_cast<uint32_t>(p.chunks_per_row);
-    const uint32_t r = it / n;
+    uint32_t r, c;
+    p.chunk_div.divmod(static_cast<uint32_t>(item), r, c);
     row = r;
-    chunk_index = it - r * n;
+    chunk_index = c;
   } else {
     row = item / p.chunks_per_row;
     chunk_index = item - row * p.chunks_per_row;
@@ -257,16 +259,17 @@ __device__ inline float abs_max_tree(const float (&f)[N]) {
   return fmaxf(m0, m1);
 }
 
-// x / s, or x * (1/s) when s is a power of two (UE8M0): then both are the
-// exact quotient rounded once, including s = +Inf (1/s = 0) and subnormal
-// quotients. Otherwise it must be the IEEE division.
+// s = max(amax, eps) / qmax, then the UE8M0 round-up when asked: the value
+// of gq_group_scale. The division goes through the reciprocal of qmax when
+// the host has checked that qmax is one of the bounds the exhaustive check
+// covers (all 2^32 dividends) and the dividend is in the range it proved.
 template <bool kPow2>
-__device__ inline float scale_div(float x, float s, float inv) {
-  if constexpr (kPow2) {
-    return x * inv;
-  } else {
-    return gq_div_rn(x, s);
-  }
+__device__ inline float group_scale(const KernelParams& p, float amax) {
+  const float a = amax > p.eps ? amax : p.eps;
+  const float s = p.scale_by_rcp && a >= 0x1p-80f && a <= 3.40282347e38f
+                      ? gq_div_by_rcp(a, p.qmax, p.qmax_rcp)
+                      : gq_div_rn(a, p.qmax);
+  return kPow2 ? gq_ue8m0_round_up(s) : s;
 }
 
 template <int kBytes>
@@ -274,27 +277,45 @@ struct OutVec;
 template <>
 struct OutVec<8> {
   __device__ static void store(void* p, const uint32_t (&b)[2]) {
-    *static_cast<uint2*>(p) = make_uint2(b[0], b[1]);
+    store8(p, b[0], b[1]);
   }
 };
 template <>
 struct OutVec<4> {
   __device__ static void store(void* p, const uint32_t (&b)[1]) {
-    *static_cast<uint32_t*>(p) = b[0];
+    store4(p, b[0]);
   }
 };
 
-// Quantizes one 16-byte input vector (kVec elements) into kVec bytes.
-template <InputFormat kIn, QuantFormat kOut, bool kPow2, bool kClamp,
-          bool kAlt>
-__device__ inline void quantize_vector(const uint4& raw, float s, float inv,
+// How x / s is computed for one group. All three give RN(x / s) where they
+// are used: kMulPow2 multiplies by the exact reciprocal of a power of two
+// (UE8M0; s = +Inf gives 1/s = 0), kRcp is gq_div_by_rcp inside the range
+// gq_rcp_division_ok accepts, kIeee is the division itself for the rest
+// (subnormal or huge s: eps near 0, custom bounds, an Inf in the group).
+enum class Div { kMulPow2, kRcp, kIeee };
+
+template <Div kDiv>
+__device__ inline float divide(float x, float s, float r) {
+  if constexpr (kDiv == Div::kIeee) {
+    return gq_div_rn(x, s);
+  } else if constexpr (kDiv == Div::kRcp) {
+    return gq_div_by_rcp(x, s, r);
+  } else {
+    return x * r;
+  }
+}
+
+// Quantizes one 16-byte input vector (kVec elements) into kVec bytes; r is
+// 1/s (exact for kMulPow2, RN(1/s) for kRcp, unused for kIeee).
+template <InputFormat kIn, QuantFormat kOut, Div kDiv, bool kClamp, bool kAlt>
+__device__ inline void quantize_vector(const uint4& raw, float s, float r,
                                        float qmin, float qmax, void* dst) {
   constexpr int kVec = 16 / Input<kIn>::kBytes;
   float f[kVec];
   Input<kIn>::unpack(raw, f);
 #pragma unroll
   for (int e = 0; e < kVec; ++e) {
-    f[e] = scale_div<kPow2>(f[e], s, inv);
+    f[e] = divide<kDiv>(f[e], s, r);
     if constexpr (kClamp) f[e] = gq_clamp_keep_nan(f[e], qmin, qmax);
   }
   uint32_t packed[kVec / 4];
@@ -416,7 +437,7 @@ __device__ inline void process_item(const KernelParams& p, const ItemPos& pos,
       a = fmaxf(a, abs_max_tree(f));
     }
     a = group_max(a, lanes);
-    s[j] = gq_group_scale(a, p.eps, p.qmax, kPow2);
+    s[j] = group_scale<kPow2>(p, a);
   }
 
   char* qg = static_cast<char*>(p.q) +
@@ -425,21 +446,41 @@ __device__ inline void process_item(const KernelParams& p, const ItemPos& pos,
 #pragma unroll
   for (int j = 0; j < kChunk; ++j) {
     if (!pos.valid[j]) continue;
-    const float inv = kPow2 ? pow2_reciprocal(s[j]) : 0.f;
+    char* dst = qg + j * p.group_size;
+    if constexpr (kPow2) {
+      const float inv = pow2_reciprocal(s[j]);
 #pragma unroll
-    for (int v = 0; v < kNV; ++v) {
-      quantize_vector<kIn, kOut, kPow2, kClamp, kAlt>(
-          raw[j][v], s[j], inv, p.qmin, p.qmax,
-          qg + j * p.group_size + v * lanes * kVec);
+      for (int v = 0; v < kNV; ++v) {
+        quantize_vector<kIn, kOut, Div::kMulPow2, kClamp, kAlt>(
+            raw[j][v], s[j], inv, p.qmin, p.qmax, dst + v * lanes * kVec);
+      }
+    } else if (gq_rcp_division_ok(s[j])) {
+      // The branch is uniform over the group's lanes (same s).
+      const float r = gq_rcp_rn(s[j]);
+#pragma unroll
+      for (int v = 0; v < kNV; ++v) {
+        quantize_vector<kIn, kOut, Div::kRcp, kClamp, kAlt>(
+            raw[j][v], s[j], r, p.qmin, p.qmax, dst + v * lanes * kVec);
+      }
+    } else {
+#pragma unroll
+      for (int v = 0; v < kNV; ++v) {
+        quantize_vector<kIn, kOut, Div::kIeee, kClamp, kAlt>(
+            raw[j][v], s[j], 0.f, p.qmin, p.qmax, dst + v * lanes * kVec);
+      }
     }
   }
   write_scales(p, pos.active, pos.has_data, lane, pos.row, pos.chunk_index,
                pos.g0, s, pos.valid);
 }
 
+// The fast kernel: one grid-stride loop over items. Its template arguments
+// are every per-launch choice that changes the inner loop (picked on the host
+// by quant_dispatch.cuh), so that the kernel holds a single loop body.
 template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2, bool kClamp,
           bool kAlt>
-__device__ inline void vec_body(const KernelParams& p) {
+__global__ void __launch_bounds__(kBlockThreads)
+    quant_vec_kernel(const KernelParams p) {
   constexpr int kBytesIn = Input<kIn>::kBytes;
   const int lane = threadIdx.x & (p.lanes - 1);
   const int64_t thread =
@@ -458,32 +499,6 @@ __device__ inline void vec_body(const KernelParams& p) {
     uint4 raw[kChunk][kNV];
     load_item<kBytesIn>(p, pos, lane, raw);
     process_item<kIn, kOut, kNV, kPow2, kClamp, kAlt>(p, pos, lane, raw);
-  }
-}
-
-// The per-launch choices (UE8M0 multiply vs IEEE division, clamp or not,
-// fnuz encoder) are template arguments of the loop body, picked once here,
-// so the hot loop carries no per-element branches.
-template <InputFormat kIn, QuantFormat kOut, int kNV>
-__global__ void __launch_bounds__(kBlockThreads)
-    quant_vec_kernel(const KernelParams p) {
-  constexpr bool kFnuz = kOut == QuantFormat::kE4M3FNUZ;
-  if (kFnuz && p.fnuz_via_fn) {
-    if (p.ue8m0) {
-      if (p.clamp) vec_body<kIn, kOut, kNV, true, true, kFnuz>(p);
-      else vec_body<kIn, kOut, kNV, true, false, kFnuz>(p);
-    } else {
-      if (p.clamp) vec_body<kIn, kOut, kNV, false, true, kFnuz>(p);
-      else vec_body<kIn, kOut, kNV, false, false, kFnuz>(p);
-    }
-  } else {
-    if (p.ue8m0) {
-      if (p.clamp) vec_body<kIn, kOut, kNV, true, true, false>(p);
-      else vec_body<kIn, kOut, kNV, true, false, false>(p);
-    } else {
-      if (p.clamp) vec_body<kIn, kOut, kNV, false, true, false>(p);
-      else vec_body<kIn, kOut, kNV, false, false, false>(p);
-    }
   }
 }
 
@@ -532,7 +547,7 @@ __global__ void __launch_bounds__(kBlockThreads)
         }
       }
       a = group_max(a, kLanes);
-      s[j] = gq_group_scale(a, p.eps, p.qmax, p.ue8m0);
+      s[j] = p.ue8m0 ? group_scale<true>(p, a) : group_scale<false>(p, a);
       if (valid[j]) {
         const float inv = gq_div_rn(1.f, s[j]);
         for (int64_t e = lane; e < G; e += kLanes) {

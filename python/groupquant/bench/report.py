@@ -85,14 +85,20 @@ def graph_table(run):
         if "error" in g:
             table.append([r["format"], r["layout"], r["m"], r["k"], "ERROR: " + g["error"], "", ""])
             continue
+        warm = g.get("per_call_warm_us")
         table.append([r["format"], r["layout"], r["m"], r["k"], _num(g["per_call_us"]),
-                      _num(g["empty_kernel_us"]), _num(r["groupquant"]["median_us"]), _num(g["eager_wall_us"]),
+                      _num(warm) if warm is not None else "n/a", _num(g["empty_kernel_us"]),
+                      _num(warm / g["empty_kernel_us"]) + "x" if warm is not None else "n/a",
+                      _num(r["groupquant"]["median_us"]), _num(g["eager_wall_us"]),
                       _num(g["empty_kernel_eager_us"])])
-    headers = ["format", "layout", "M", "K", "graph µs/call", "empty graph µs/call", "device µs",
-               "eager wall µs/call", "empty eager wall µs"]
+    headers = ["format", "layout", "M", "K", "graph µs/call (cold x)", "graph µs/call (warm x)",
+               "empty graph µs/call", "warm / empty", "device µs", "eager wall µs/call", "empty eager wall µs"]
     g0 = rows[0]["graph"]
     return (_table(table, headers) + f"\n(empty kernel: {g0.get('empty_kernel', '')}; each graph holds "
-            f"{g0.get('calls_per_graph')} calls; eager wall: back-to-back calls, host included)")
+            f"{g0.get('calls_per_graph')} calls; cold x: every call reads a different input from a pool larger "
+            "than the cache, so from memory; warm x: every call reads the same input, as when the producing "
+            "kernel has just written it (and as triton's do_bench_cudagraph measures); "
+            "eager wall: back-to-back calls, host included)")
 
 
 def accuracy_table(runs):
@@ -130,11 +136,16 @@ def render(runs, machine, layout_order=()):
             parts.append("\n".join(lines))
         g = graph_table(run)
         if g:
-            parts.append("CUDA-graph replay (M <= 64):\n" + g)
+            parts.append(f"CUDA-graph replay (M <= {runner_graph_max_m()}):\n" + g)
     acc = accuracy_table(runs)
     if acc:
         parts.append("== accuracy (dequantized vs input) ==\n" + acc)
     return "\n\n".join(parts)
+
+
+def runner_graph_max_m():
+    from groupquant.bench import runner
+    return runner.GRAPH_MAX_M
 
 
 def write_json(path, payload):

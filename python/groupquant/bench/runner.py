@@ -18,7 +18,7 @@ from groupquant import reference
 from groupquant.bench import accuracy, candidates, inputs, timing
 from groupquant.bench.progress import note
 
-GRAPH_MAX_M = 64
+GRAPH_MAX_M = 256
 GRAPH_CALLS = 100
 
 
@@ -203,11 +203,13 @@ class BackendRun:
     def _graph(self, gq, pool, empty):
         try:
             t = timing.graph_per_call(gq, pool, GRAPH_CALLS)
+            warm = timing.graph_per_call(gq, pool[:1], GRAPH_CALLS)
         except Exception as exc:
             self.failures.append(f"{self.backend} CUDA graph capture: {_short_error(exc)}")
             return {"error": _short_error(exc)}
         wall = timing.wall_per_call(gq, pool)
-        return {"per_call_us": t.median * 1e6, "calls_per_graph": GRAPH_CALLS, "eager_wall_us": wall * 1e6,
+        return {"per_call_us": t.median * 1e6, "per_call_warm_us": warm.median * 1e6,
+                "calls_per_graph": GRAPH_CALLS, "eager_wall_us": wall * 1e6,
                 "empty_kernel_us": empty["graph_us"], "empty_kernel_eager_us": empty["eager_us"],
                 "empty_kernel": empty["what"]}
 

@@ -1,0 +1,97 @@
+#!/bin/bash
+# One GPU session's checks on a host without Bazel: install the wheel built
+# here (tools/bazel build --config=cuda //python:wheel) into a private
+# folder, then run the named steps, writing logs and JSON under $OUT.
+#
+#   tools/gpu/device_check.sh WHEEL_DIR STEP...
+#
+# Steps:
+#   divcheck   exhaustive gq_div_by_rcp check (tools/gpu/gpu_division_check.cu)
+#   enccheck   exhaustive hardware-encoder check (tools/gpu/gpu_encode_check.cu)
+#   suite      pytest tests --backend=cuda (xdist)
+#   slow       the >2^31-element tests (--run-slow)
+#   sanitize   compute-sanitizer memcheck/initcheck/racecheck over
+#              test_bitexact.py and test_validation.py
+#   sweep      the bench on a few shapes for each GROUPQUANT_GPU_TUNE variant
+#   bench      python -m groupquant.bench --device cuda (the default run)
+#   ncu        Nsight Compute on a few representative calls
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+WHEEL_DIR=$1
+shift
+OUT=${OUT:-/tmp/gq_out}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+SITE=/tmp/gq_site
+rm -rf "$SITE"
+python3 -m pip install -q --no-deps --no-index --target "$SITE" "$WHEEL_DIR"/groupquant-*cuda*.whl || exit 1
+export PYTHONPATH=$SITE
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
+python3 -c "import torch, groupquant; print('torch', torch.__version__, groupquant.backend_status())"
+status=0
+run_pytest() {  # log-name, pytest args...
+  local name=$1; shift
+  python3 -m pytest -q -p no:cacheprovider "$@" >"$OUT/$name.txt" 2>&1
+  local rc=$?
+  tail -3 "$OUT/$name.txt"
+  return $rc
+}
+for step in "$@"; do
+  echo "=== $step ($(date +%T))"
+  case $step in
+    divcheck)
+      nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -I. \
+        tools/gpu/gpu_division_check.cu -o /tmp/gq_divcheck || { status=1; continue; }
+      /tmp/gq_divcheck --json "$OUT/division_check.json" | tee "$OUT/division_check.txt" | tail -5 || status=1
+      ;;
+    enccheck)
+      nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -I. \
+        tools/gpu/gpu_encode_check.cu -o /tmp/gq_enccheck || { status=1; continue; }
+      /tmp/gq_enccheck | tee "$OUT/encode_check.txt" | tail -5 || status=1
+      ;;
+    suite)
+      run_pytest pytest_cuda tests --backend=cuda -n 8 || status=1
+      ;;
+    slow)
+      run_pytest pytest_cuda_slow tests/test_bitexact.py --backend=cuda --run-slow -k "large or 2_31 or slow" || status=1
+      ;;
+    sanitize)
+      for tool in memcheck initcheck racecheck; do
+        compute-sanitizer --tool "$tool" --error-exitcode 1 --print-limit 20 \
+          python3 -m pytest -q -p no:cacheprovider tests/test_bitexact.py tests/test_validation.py \
+          --backend=cuda >"$OUT/sanitizer_$tool.txt" 2>&1 || status=1
+        grep -E "ERROR SUMMARY|passed|failed" "$OUT/sanitizer_$tool.txt" | tail -2
+      done
+      ;;
+    sweep)
+      # SWEEP_TUNES: space-separated GROUPQUANT_GPU_TUNE values; "default" = unset.
+      for tune in ${SWEEP_TUNES:-default vpl=2 grid=full chunk=2,vpl=2}; do
+        name=sweep_${tune//[=,]/_}
+        [[ $tune == default ]] && tune=""
+        GROUPQUANT_GPU_TUNE=$tune python3 -m groupquant.bench --device cuda \
+          --shapes "${SWEEP_SHAPES:-1x7168,64x7168,256x7168,4096x7168,16384x7168,16384x2048}" \
+          --layouts "${SWEEP_LAYOUTS:-row,packed}" --compile off --no-accuracy \
+          --out "/tmp/gq_sweep/$name" >"/tmp/gq_sweep_$name.txt" 2>&1 || status=1
+        echo "--- tune '$tune'"
+        grep -E "^\s*(row|packed|col|col_tma)|M=|x[0-9]+ " "/tmp/gq_sweep_$name.txt" | head -40
+      done
+      tar czf "$OUT/sweep.tgz" -C /tmp gq_sweep $(cd /tmp && ls gq_sweep_*.txt) 2>/dev/null
+      ;;
+    bench)
+      python3 -m groupquant.bench --device cuda --out "$OUT/bench" ${BENCH_ARGS:-} \
+        >"$OUT/bench_stdout.txt" 2>&1 || status=1
+      tail -60 "$OUT/bench_stdout.txt"
+      ;;
+    ncu)
+      ncu --clock-control none --section SpeedOfLight --section WarpStateStats \
+        --section LaunchStats --section Occupancy --section InstructionStats \
+        -k regex:quant_vec_kernel --launch-count ${NCU_COUNT:-4} \
+        python3 tools/gpu/gpu_ncu_probe.py >"$OUT/ncu.txt" 2>&1 || status=1
+      grep -E "Duration|DRAM Throughput|Memory Throughput|Issue Slots Busy|Achieved Occupancy|Registers Per|Executed Ipc|Stall" "$OUT/ncu.txt" | head -60
+      ;;
+    *)
+      echo "unknown step $step"; status=2
+      ;;
+  esac
+done
+exit $status
