@@ -14,45 +14,35 @@
 namespace groupquant {
 namespace gpu {
 
-struct FusedPlan {
-  bool vectorized = false;
-  int nv = 0;
-  int lanes = 0;
-  int chunk = 0;
-  int64_t rows = 0;  // rows iterated per expert
-  int64_t chunks_per_row = 0;
-  int64_t items = 0;
-  int64_t blocks = 0;
-};
-
-// The plain fast path's conditions (vector_shape) hold for expert 0; the
-// other experts and the up half must start on the same 16-byte grid.
-// Four vectors per lane (float32 groups of 256+) would hold 2 x 16 input
-// vectors and 64 values per lane: those take the generic path instead of
-// risking spills (and a third set of instantiations).
+// The plain fast path's conditions (vector_shape, one vector per lane where
+// the group allows it) for expert 0; the other experts must start on the
+// same 16-byte grid. The up half starts H elements after the gate, a whole
+// number of groups, whose bytes vector_shape requires to be a multiple of
+// 16. Four vectors per lane (float32 groups of 256 and more) would hold
+// 2 x 16 input vectors and 64 values per lane: those take the generic path
+// rather than risk spills.
 inline bool fused_vector_shape(const QuantProblem& p, int* lanes, int* nv) {
-  if (!vector_shape(p, lanes, nv) || *nv > 2) return false;
+  if (!vector_shape(p, 1, lanes, nv) || *nv > 2) return false;
   const int64_t in_bytes = input_bytes(p.in_format);
   const int64_t out_vec = 16 / in_bytes;
   if (p.experts > 1) {
     if ((p.x_expert_stride * in_bytes) % 16 != 0) return false;
     if (p.q_expert_stride % out_vec != 0) return false;
   }
-  // The up half starts k elements after the gate: a multiple of the group,
-  // whose bytes vector_shape already required to be a multiple of 16.
   return true;
 }
 
-inline FusedPlan plan_fused(const QuantProblem& p, int sm_count) {
-  FusedPlan plan;
+// plan_launch's choices with experts * rows rows; `rows` is one expert's.
+inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
+                             int64_t* rows) {
+  LaunchPlan plan;
   plan.vectorized = fused_vector_shape(p, &plan.lanes, &plan.nv);
   if (!plan.vectorized) plan.lanes = kGenericLanes;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   // Masked calls never touch the padding rows; unmasked packed ones zero them.
-  plan.rows = packed && !p.masked() ? p.packed_rows : p.m;
-  // As in plan_launch: four groups per item unless that leaves SMs idle.
+  *rows = packed && !p.masked() ? p.packed_rows : p.m;
+  const int64_t all_rows = *rows * p.experts;
   const int64_t want_threads = static_cast<int64_t>(sm_count) * kBlockThreads;
-  const int64_t all_rows = plan.rows * p.experts;
   plan.chunk = kChunk;
   while (!packed && plan.chunk > 1 &&
          all_rows * ((p.groups_per_row + plan.chunk - 1) / plan.chunk) *
@@ -69,39 +59,14 @@ inline FusedPlan plan_fused(const QuantProblem& p, int sm_count) {
 }
 
 inline FusedParams make_fused_params(const QuantProblem& p,
-                                     const FusedPlan& plan) {
+                                     const LaunchPlan& plan, int64_t rows) {
   FusedParams fp{};
-  KernelParams& k = fp.k;
-  const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
-  k.x = p.x;
-  k.q = p.q;
-  k.s = p.s;
-  k.m = p.m;
-  k.rows = plan.rows;
-  k.gpr = p.groups_per_row;
-  k.group_size = p.group_size;
-  k.chunks_per_row = plan.chunks_per_row;
-  k.items = plan.items;
-  k.x_row_stride = p.x_row_stride;
-  k.q_row_stride = p.q_row_stride;
-  k.s_row_stride = p.s_row_stride;
-  k.s_group_stride = p.s_group_stride;
-  k.packed_col_stride = p.packed_col_stride;
-  k.eps = p.eps;
-  k.qmin = p.qmin;
-  k.qmax = p.qmax;
-  k.chunk = plan.chunk;
-  k.lanes = plan.lanes;
-  k.lanes_log2 = log2_exact(plan.lanes);
-  k.ue8m0 = p.ue8m0 || packed;
-  k.packed = packed;
-  k.narrow_items = plan.items <= static_cast<int64_t>(UINT32_MAX);
-  // Always clamp, never the fnuz-through-fn encoder: both are exact
-  // shortcuts of the plain kernel that the fused path does not need.
-  k.clamp = true;
-  k.fnuz_via_fn = false;
+  fp.k = make_params(p, plan);  // the plain kernel's fields, totals included
   fp.masked_m = p.masked_m;
-  fp.items_per_expert = plan.rows * plan.chunks_per_row;
+  fp.items_per_expert = rows * plan.chunks_per_row;
+  if (fp.k.narrow_items && fp.items_per_expert > 0) {
+    fp.expert_div = FastDivU32(static_cast<uint32_t>(fp.items_per_expert));
+  }
   fp.x_expert_stride = p.x_expert_stride;
   fp.q_expert_stride = p.q_expert_stride;
   fp.s_expert_stride = p.s_expert_stride;
@@ -110,7 +75,7 @@ inline FusedParams make_fused_params(const QuantProblem& p,
 }
 
 template <void (*kKernel)(FusedParams)>
-inline Error launch_fused_wave(const FusedPlan& plan, int sm_count,
+inline Error launch_fused_wave(const LaunchPlan& plan, int sm_count,
                                Stream stream, const FusedParams& fp) {
   static const int per_sm = [] {
     int n = 0;
@@ -128,7 +93,7 @@ inline Error launch_fused_wave(const FusedPlan& plan, int sm_count,
 }
 
 template <InputFormat kIn, QuantFormat kOut, bool kFused>
-inline Error launch_fused_typed(const FusedPlan& plan, const FusedParams& fp,
+inline Error launch_fused_typed(const LaunchPlan& plan, const FusedParams& fp,
                                 int sm_count, Stream stream) {
   if (!plan.vectorized) {
     return launch_fused_wave<fused_generic_kernel<kIn, kOut, kFused>>(
@@ -143,7 +108,7 @@ inline Error launch_fused_typed(const FusedPlan& plan, const FusedParams& fp,
 }
 
 template <InputFormat kIn, QuantFormat kOut>
-inline Error launch_fused_out(const QuantProblem& p, const FusedPlan& plan,
+inline Error launch_fused_out(const QuantProblem& p, const LaunchPlan& plan,
                               const FusedParams& fp, int sm_count,
                               Stream stream) {
   return p.fuse_silu_and_mul
@@ -152,7 +117,7 @@ inline Error launch_fused_out(const QuantProblem& p, const FusedPlan& plan,
 }
 
 template <InputFormat kIn>
-inline Error launch_fused_in(const QuantProblem& p, const FusedPlan& plan,
+inline Error launch_fused_in(const QuantProblem& p, const LaunchPlan& plan,
                              const FusedParams& fp, int sm_count,
                              Stream stream) {
   switch (p.out_format) {
@@ -171,9 +136,10 @@ inline Error launch_fused_in(const QuantProblem& p, const FusedPlan& plan,
 // Launches a validated, non-empty fused and/or masked problem on `stream`.
 inline Error launch_fused(const QuantProblem& p, Stream stream, int sm_count) {
   if (sm_count < 1) sm_count = 1;
-  const FusedPlan plan = plan_fused(p, sm_count);
+  int64_t rows = 0;
+  const LaunchPlan plan = plan_fused(p, sm_count, &rows);
   if (plan.items == 0) return kSuccess;
-  const FusedParams fp = make_fused_params(p, plan);
+  const FusedParams fp = make_fused_params(p, plan, rows);
   switch (p.in_format) {
     case InputFormat::kFloat32:
       return launch_fused_in<InputFormat::kFloat32>(p, plan, fp, sm_count,

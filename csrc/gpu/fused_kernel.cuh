@@ -24,12 +24,14 @@ namespace groupquant {
 namespace gpu {
 
 struct FusedParams {
-  // One expert's problem: m = T rows of data (M unmasked), rows iterated
-  // (round_up(M, 4) unmasked packed, else T), and items = experts *
-  // items_per_expert. s, x and q point at expert 0.
+  // One expert's problem as the plain kernels see it (m = T rows of data, M
+  // unmasked) except items = experts * items_per_expert; x, q and s point at
+  // expert 0. k.chunk_div splits an expert's item into (row, chunk).
   KernelParams k;
   const int32_t* masked_m;  // null: not masked
-  int64_t items_per_expert;  // rows * chunks_per_row
+  int64_t items_per_expert;  // rows * chunks_per_row (rows: round_up(M, 4)
+                             // unmasked packed, else m)
+  FastDivU32 expert_div;     // by items_per_expert (narrow_items only)
   int64_t x_expert_stride;   // elements
   int64_t q_expert_stride;   // bytes
   int64_t s_expert_stride;   // float / int32 words
@@ -63,16 +65,13 @@ __device__ inline FusedPos fused_locate(const FusedParams& fp, int64_t item) {
   pos.chunk_index = 0;
   if (active) {
     if (p.narrow_items) {
-      // 32-bit divisions are a few instructions; 64-bit ones are calls.
-      const uint32_t it = static_cast<uint32_t>(item);
-      const uint32_t per = static_cast<uint32_t>(fp.items_per_expert);
-      const uint32_t cpr = static_cast<uint32_t>(p.chunks_per_row);
-      const uint32_t e = it / per;
-      const uint32_t rem = it - e * per;
-      const uint32_t r = rem / cpr;
+      // Multiply-shift divisions (fast_divmod.h), as the plain kernel's.
+      uint32_t e, rem, r, c;
+      fp.expert_div.divmod(static_cast<uint32_t>(item), e, rem);
+      p.chunk_div.divmod(rem, r, c);
       pos.expert = e;
       pos.row = r;
-      pos.chunk_index = rem - r * cpr;
+      pos.chunk_index = c;
     } else {
       pos.expert = item / fp.items_per_expert;
       const int64_t rem = item - pos.expert * fp.items_per_expert;
@@ -92,21 +91,15 @@ __device__ inline FusedPos fused_locate(const FusedParams& fp, int64_t item) {
   return pos;
 }
 
-// The expert's view of the scale buffer, for write_scales.
-__device__ inline KernelParams expert_scales(const FusedParams& fp,
-                                             int64_t expert) {
-  KernelParams pe = fp.k;
-  pe.s = static_cast<char*>(fp.k.s) + expert * fp.s_expert_stride * 4;
-  return pe;
-}
-
-// quantize_vector's second half, on values already in float32 (y).
-template <QuantFormat kOut, bool kPow2, int kVec>
-__device__ inline void quantize_values(float (&f)[kVec], float s, float inv,
+// quantize_vector's second half, on values already in float32 (y). The
+// clamp is always applied (the plain kernel's skipping of it is a shortcut
+// the fused path does not need), and so the software fnuz encoder is used.
+template <QuantFormat kOut, Div kDiv, int kVec>
+__device__ inline void quantize_values(float (&f)[kVec], float s, float r,
                                        float qmin, float qmax, void* dst) {
 #pragma unroll
   for (int e = 0; e < kVec; ++e) {
-    f[e] = gq_clamp_keep_nan(scale_div<kPow2>(f[e], s, inv), qmin, qmax);
+    f[e] = gq_clamp_keep_nan(divide<kDiv>(f[e], s, r), qmin, qmax);
   }
   uint32_t packed[kVec / 4];
 #pragma unroll
@@ -118,6 +111,80 @@ __device__ inline void quantize_values(float (&f)[kVec], float s, float inv,
 }
 
 // ---- fast path: the plain kernel's vector preconditions, per expert -----
+
+// The expert's base pointers in a copy of the plain kernel's parameters, and
+// the item as the plain kernel's ItemPos: what load_item / process_item and
+// write_scales take.
+__device__ inline KernelParams expert_view(const FusedParams& fp,
+                                           int64_t expert, int in_bytes) {
+  KernelParams pe = fp.k;
+  pe.x = static_cast<const char*>(fp.k.x) +
+         expert * fp.x_expert_stride * in_bytes;
+  pe.q = static_cast<char*>(fp.k.q) + expert * fp.q_expert_stride;
+  pe.s = static_cast<char*>(fp.k.s) + expert * fp.s_expert_stride * 4;
+  return pe;
+}
+
+__device__ inline ItemPos as_item(const FusedPos& f) {
+  ItemPos pos;
+  pos.row = f.row;
+  pos.chunk_index = f.chunk_index;
+  pos.g0 = f.g0;
+  pos.active = f.writes;
+  pos.has_data = f.has_data;
+#pragma unroll
+  for (int j = 0; j < kChunk; ++j) pos.valid[j] = f.valid[j];
+  return pos;
+}
+
+// One group of y: unpack gate and up, y = gq_silu_mul, the group maximum,
+// the scale, then the plain kernel's exact division and encoders. Groups
+// are done one at a time to keep 2 x 8 values live per lane, not 4 x that.
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2>
+__device__ inline float fused_group(const KernelParams& p, bool in_chunk,
+                                    bool valid, const uint4 (&gate)[kNV],
+                                    const uint4 (&up)[kNV], char* dst) {
+  using In = Input<kIn>;
+  constexpr int kVec = 16 / In::kBytes;
+  if (!in_chunk) return 0.f;  // uniform: shuffles stay converged
+  float y[kNV][kVec];
+  float a = 0.f;
+#pragma unroll
+  for (int v = 0; v < kNV; ++v) {
+    float u[kVec];
+    In::unpack(gate[v], y[v]);
+    In::unpack(up[v], u);
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) y[v][i] = gq_silu_mul(y[v][i], u[i]);
+    a = fmaxf(a, abs_max_tree(y[v]));
+  }
+  a = group_max(a, p.lanes);
+  const float s = group_scale<kPow2>(p, a);
+  if (!valid) return s;
+  const int step = p.lanes * kVec;
+  if constexpr (kPow2) {
+    const float inv = pow2_reciprocal(s);
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      quantize_values<kOut, Div::kMulPow2>(y[v], s, inv, p.qmin, p.qmax,
+                                           dst + v * step);
+    }
+  } else if (gq_rcp_division_ok(s)) {
+    const float r = gq_rcp_rn(s);
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      quantize_values<kOut, Div::kRcp>(y[v], s, r, p.qmin, p.qmax,
+                                       dst + v * step);
+    }
+  } else {
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      quantize_values<kOut, Div::kIeee>(y[v], s, 0.f, p.qmin, p.qmax,
+                                        dst + v * step);
+    }
+  }
+  return s;
+}
 
 template <InputFormat kIn, QuantFormat kOut, int kNV, bool kFused, bool kPow2>
 __device__ inline void fused_vec_body(const FusedParams& fp) {
@@ -133,68 +200,39 @@ __device__ inline void fused_vec_body(const FusedParams& fp) {
   const int sub_in_warp = (threadIdx.x & (kWarpSize - 1)) >> p.lanes_log2;
   const int64_t sub_stride =
       (static_cast<int64_t>(gridDim.x) * kBlockThreads) >> p.lanes_log2;
-  const int64_t group_bytes = p.group_size * kBytesIn;
 
   for (int64_t base = warp_first >> p.lanes_log2; base < p.items;
        base += sub_stride) {
-    const FusedPos pos = fused_locate(fp, base + sub_in_warp);
-    const int64_t e = pos.has_data ? pos.expert : 0;
-    const int64_t r = pos.has_data ? pos.row : 0;
-    const char* xg = static_cast<const char*>(p.x) +
-                     (e * fp.x_expert_stride + r * p.x_row_stride +
-                      pos.g0 * p.group_size) * kBytesIn +
-                     lane * 16;
-    uint4 gate[kChunk][kNV];
-    uint4 up[kChunk][kNV];
+    const FusedPos f = fused_locate(fp, base + sub_in_warp);
+    const KernelParams pe =
+        expert_view(fp, f.has_data ? f.expert : 0, kBytesIn);
+    const ItemPos pos = as_item(f);
+    if constexpr (!kFused) {
+      // Masked, not fused: exactly the plain kernel's item code.
+      uint4 raw[kChunk][kNV];
+      load_item<kBytesIn>(pe, pos, lane, raw);
+      process_item<kIn, kOut, kNV, kPow2, true, false>(pe, pos, lane, raw);
+    } else {
+      uint4 gate[kChunk][kNV];
+      uint4 up[kChunk][kNV];
+      load_item<kBytesIn>(pe, pos, lane, gate);
+      // The up half: the same loads H elements further.
+      KernelParams pu = pe;
+      pu.x = static_cast<const char*>(pe.x) + fp.up_offset * kBytesIn;
+      load_item<kBytesIn>(pu, pos, lane, up);
+      char* qg = static_cast<char*>(pe.q) +
+                 (pos.has_data ? pos.row : 0) * pe.q_row_stride +
+                 pos.g0 * pe.group_size + lane * kVec;
+      float s[kChunk];
 #pragma unroll
-    for (int j = 0; j < kChunk; ++j) {
-#pragma unroll
-      for (int v = 0; v < kNV; ++v) {
-        const char* at = xg + j * group_bytes + v * lanes * 16;
-        gate[j][v] = pos.valid[j] ? load16(at) : make_uint4(0u, 0u, 0u, 0u);
-        if constexpr (kFused) {
-          up[j][v] = pos.valid[j] ? load16(at + fp.up_offset * kBytesIn)
-                                  : make_uint4(0u, 0u, 0u, 0u);
-        }
+      for (int j = 0; j < kChunk; ++j) {
+        s[j] = fused_group<kIn, kOut, kNV, kPow2>(
+            pe, j < pe.chunk, pos.valid[j], gate[j], up[j],
+            qg + j * pe.group_size);
       }
+      write_scales(pe, pos.active, pos.has_data, lane, pos.row,
+                   pos.chunk_index, pos.g0, s, pos.valid);
     }
-
-    float y[kChunk][kNV][kVec];
-    float s[kChunk];
-#pragma unroll
-    for (int j = 0; j < kChunk; ++j) {
-      s[j] = 0.f;
-      if (j >= p.chunk) continue;  // uniform: shuffles stay converged
-      float a = 0.f;
-#pragma unroll
-      for (int v = 0; v < kNV; ++v) {
-        In::unpack(gate[j][v], y[j][v]);
-        if constexpr (kFused) {
-          float u[kVec];
-          In::unpack(up[j][v], u);
-#pragma unroll
-          for (int i = 0; i < kVec; ++i) y[j][v][i] = gq_silu_mul(y[j][v][i], u[i]);
-        }
-        a = fmaxf(a, abs_max_tree(y[j][v]));
-      }
-      a = group_max(a, lanes);
-      s[j] = gq_group_scale(a, p.eps, p.qmax, kPow2);
-    }
-
-    char* qg = static_cast<char*>(p.q) + e * fp.q_expert_stride +
-               r * p.q_row_stride + pos.g0 * p.group_size + lane * kVec;
-#pragma unroll
-    for (int j = 0; j < kChunk; ++j) {
-      if (!pos.valid[j]) continue;
-      const float inv = kPow2 ? pow2_reciprocal(s[j]) : 0.f;
-#pragma unroll
-      for (int v = 0; v < kNV; ++v) {
-        quantize_values<kOut, kPow2>(y[j][v], s[j], inv, p.qmin, p.qmax,
-                                     qg + j * p.group_size + v * lanes * kVec);
-      }
-    }
-    write_scales(expert_scales(fp, pos.expert), pos.writes, pos.has_data,
-                 lane, pos.row, pos.chunk_index, pos.g0, s, pos.valid);
   }
 }
 
@@ -260,7 +298,7 @@ __global__ void __launch_bounds__(kBlockThreads)
         }
       }
       a = group_max(a, kLanes);
-      s[j] = gq_group_scale(a, p.eps, p.qmax, p.ue8m0);
+      s[j] = p.ue8m0 ? group_scale<true>(p, a) : group_scale<false>(p, a);
       if (pos.valid[j]) {
         for (int64_t i = lane; i < G; i += kLanes) {
           const float y = fused_value<kIn, kFused>(fp, xrow, first + i);
@@ -269,7 +307,7 @@ __global__ void __launch_bounds__(kBlockThreads)
         }
       }
     }
-    write_scales(expert_scales(fp, pos.expert), pos.writes, pos.has_data,
+    write_scales(expert_view(fp, e, In::kBytes), pos.writes, pos.has_data,
                  lane, pos.row, pos.chunk_index, pos.g0, s, pos.valid);
   }
 }
