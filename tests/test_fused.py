@@ -162,3 +162,23 @@ def test_fused_scales_expose_every_y_bit(in_dtype, device, gen):
     x = torch.cat([gate, up]).reshape(1, -1).to(in_dtype).to(device)
     fu.check(x, 1, torch.float8_e4m3fn, "row", False, context="G=1")
     fu.check(x, 1, torch.int8, "col", False, context="G=1")
+
+
+@pytest.mark.gpu_only
+def test_reference_on_device_equals_cpu(device, gen):
+    """exp_f32 / silu_and_mul use only ops that are IEEE on the GPU too, so
+    the reference gives the same bits wherever it runs."""
+    assert device.type == "cuda", "gpu_only test collected on a CPU backend"
+    from groupquant import reference as ref
+    x = _gate_up((64,), 1024, torch.float32, gen, "cpu") * 4
+    x[0, :8] = torch.tensor([float("nan"), float("inf"), float("-inf"), 100.0, -100.0, 88.7, -88.7, 0.0])
+    y_cpu = ref.silu_and_mul(x)
+    y_dev = ref.silu_and_mul(x.to(device)).cpu()
+    same = (y_cpu.view(torch.int32) == y_dev.view(torch.int32)) | (torch.isnan(y_cpu) & torch.isnan(y_dev))
+    assert bool(same.all()), f"{int((~same).sum())} values differ"
+    mm = torch.tensor([64, 3], dtype=torch.int32)
+    x3 = x.reshape(2, 32, 2048)
+    q_c, s_c = ref.per_token_group_quant_8bit_packed(x3, 128, fuse_silu_and_mul=True, masked_m=mm)
+    q_d, s_d = ref.per_token_group_quant_8bit_packed(x3.to(device), 128, fuse_silu_and_mul=True,
+                                                     masked_m=mm.to(device))
+    assert torch.equal(q_c.view(torch.uint8), q_d.cpu().view(torch.uint8)) and torch.equal(s_c, s_d.cpu())
