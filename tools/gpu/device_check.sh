@@ -15,6 +15,10 @@
 #   sweep      the bench on a few shapes for each GROUPQUANT_GPU_TUNE variant
 #   bench      python -m groupquant.bench --device cuda (the default run)
 #   ncu        Nsight Compute on a few representative calls
+#   fused      the fuse_silu_and_mul / masked_m tests (tests/test_fused*.py)
+#   fusedsan   compute-sanitizer memcheck/initcheck over tests/test_fused.py
+#   fusedbench python -m groupquant.bench --ops fused,masked
+#   fusedncu   Nsight Compute on the fused kernel at M = 16384, H = 7168
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 WHEEL_DIR=$1
@@ -88,6 +92,34 @@ for step in "$@"; do
         -k regex:quant_vec_kernel --launch-count ${NCU_COUNT:-4} \
         python3 tools/gpu/gpu_ncu_probe.py >"$OUT/ncu.txt" 2>&1 || status=1
       grep -E "Duration|DRAM Throughput|Memory Throughput|Issue Slots Busy|Achieved Occupancy|Registers Per|Executed Ipc|Stall" "$OUT/ncu.txt" | head -60
+      ;;
+    fused)
+      run_pytest pytest_cuda_fused tests/test_fused.py tests/test_fused_compile.py \
+        tests/test_fused_validation.py tests/test_bench_fused.py --backend=cuda || status=1
+      ;;
+    fusedsan)
+      for tool in memcheck initcheck; do
+        compute-sanitizer --tool "$tool" --error-exitcode 1 --print-limit 20 \
+          python3 -m pytest -q -p no:cacheprovider tests/test_fused.py --backend=cuda \
+          >"$OUT/sanitizer_fused_$tool.txt" 2>&1 || status=1
+        grep -E "ERROR SUMMARY|passed|failed" "$OUT/sanitizer_fused_$tool.txt" | tail -2
+      done
+      ;;
+    fusedbench)
+      python3 -m groupquant.bench --device cuda --ops fused,masked --out "$OUT/bench_fused" ${BENCH_ARGS:-} \
+        >"$OUT/bench_fused_stdout.txt" 2>&1 || status=1
+      tail -60 "$OUT/bench_fused_stdout.txt"
+      ;;
+    fusedncu)
+      ncu --clock-control none --section SpeedOfLight --section WarpStateStats \
+        --section LaunchStats --section Occupancy --section InstructionStats \
+        -k regex:fused_vec_kernel --launch-count 2 python3 -c "
+import torch, groupquant
+x = torch.randn(16384, 2 * 7168, device='cuda', dtype=torch.bfloat16)
+for _ in range(2): groupquant.per_token_group_quant_fp8(x, 128, fuse_silu_and_mul=True)
+torch.cuda.synchronize()" >"$OUT/ncu_fused.txt" 2>&1 || status=1
+      grep -E "Duration|DRAM Throughput|Issue Slots Busy|Achieved Occupancy|Registers Per|Executed Ipc" \
+        "$OUT/ncu_fused.txt" | head -30
       ;;
     *)
       echo "unknown step $step"; status=2
