@@ -294,8 +294,8 @@ def _masked_packed(s, experts, rows, mask):
     padding rows) stay 0 here."""
     groups = s.shape[-1]
     cols, padded = _layouts.packed_geometry(rows, groups)
-    out = _layouts.empty_masked_packed_scales(experts, rows, groups, s.device)
-    _layouts.packed_whole_buffer(out).zero_()
+    buf = torch.zeros((experts * cols * padded,), dtype=torch.int32, device=s.device)
+    out = buf.as_strided((experts, rows, cols), (cols * padded, 1, padded))  # empty_masked_packed_scales' layout
     if cols > 0 and rows > 0:
         exp_bytes = torch.zeros((experts, rows, cols * 4), dtype=torch.uint8, device=s.device)
         exp_bytes[..., :groups] = ue8m0_byte(s.reshape(experts, rows, groups))
