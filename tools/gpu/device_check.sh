@@ -20,7 +20,7 @@ cd "$(dirname "$0")/../.."
 WHEEL_DIR=$1
 shift
 OUT=${OUT:-/tmp/gq_out}
-mkdir -p "$OUT"
+mkdir -p "$OUT" /tmp/gq_var
 export PYTHONUNBUFFERED=1
 SITE=/tmp/gq_site
 rm -rf "$SITE"
@@ -76,6 +76,23 @@ for step in "$@"; do
         grep -E "^\s*(row|packed|col|col_tma)|M=|x[0-9]+ " "/tmp/gq_sweep_$name.txt" | head -40
       done
       tar czf "$OUT/sweep.tgz" -C /tmp gq_sweep $(cd /tmp && ls gq_sweep_*.txt) 2>/dev/null
+      ;;
+    variants)
+      # Dev-built CUDA libraries (tools/gpu/build_cuda_dev.sh DIR) timed with the
+      # working tree's Python package: VARIANTS="dir[:TUNE] ...".
+      for spec in ${VARIANTS:-}; do
+        dir=${spec%%:*}; tune=""; [[ $spec == *:* ]] && tune=${spec#*:}
+        cp "$SITE/groupquant/lib/libgroupquant_cpu.so" "$dir/" 2>/dev/null
+        name=var_$(basename "$dir")_${tune//[=,]/_}
+        GROUPQUANT_LIB_DIR=$PWD/$dir GROUPQUANT_GPU_TUNE=$tune PYTHONPATH=$PWD/python \
+          python3 -m groupquant.bench --device cuda \
+          --shapes "${SWEEP_SHAPES:-1x7168,64x7168,256x7168,4096x2048,4096x4096,4096x7168,16384x2048,16384x4096,16384x7168}" \
+          --layouts "${SWEEP_LAYOUTS:-row,col_tma,packed}" --compile off --no-accuracy \
+          --out "/tmp/gq_var/$name" >"/tmp/gq_var/$name.txt" 2>&1 || status=1
+        echo "--- $name"
+        grep -E "^\| (row|col_tma|packed|e4m3fn) " "/tmp/gq_var/$name.txt" | awk -F'|' '{print $2,$3,$4,$5,$6,$8,$9}'
+      done
+      tar czf "$OUT/variants.tgz" -C /tmp gq_var 2>/dev/null
       ;;
     bench)
       python3 -m groupquant.bench --device cuda --out "$OUT/bench" ${BENCH_ARGS:-} \
