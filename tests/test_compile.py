@@ -115,14 +115,10 @@ def test_compile_out_q(device):
 
 
 # --------------------------------------------------------------- GPU only
+# Deselected under --backend=cpu (conftest.py), never skipped.
 
-def _gpu(device):
-    if device.type != "cuda":
-        pytest.skip("GPU behaviour; the backend under test is the CPU")
-
-
+@pytest.mark.gpu_only
 def test_cuda_graph_capture_and_replay(device):
-    _gpu(device)
     x = torch.randn((64, 1024), device=device, dtype=torch.bfloat16)
     for name, fn in _CALLS.items():
         fn(x)  # warm up outside capture
@@ -137,11 +133,11 @@ def test_cuda_graph_capture_and_replay(device):
             _same(out, fn(x), f"graph replay {name}")
 
 
+@pytest.mark.gpu_only
 def test_runs_on_current_non_default_stream(device):
     """The kernel must run on the current stream: x is written on a busy
     side stream right before the op, so a kernel on any other stream reads
     stale data."""
-    _gpu(device)
     x = torch.zeros((256, 1024), device=device)
     new = torch.randn_like(x)
     want = groupquant.per_token_group_quant_fp8(new, 128)
@@ -155,10 +151,9 @@ def test_runs_on_current_non_default_stream(device):
     _same(got, want, "non-default stream")
 
 
+@pytest.mark.gpu_only
+@pytest.mark.multi_gpu
 def test_second_device(device):
-    _gpu(device)
-    if torch.cuda.device_count() < 2:
-        pytest.skip("only one GPU on this host")
     x = torch.randn((33, 512), device="cuda:1")
     with torch.cuda.device(0):
         for name, fn in _CALLS.items():
