@@ -27,3 +27,39 @@ def test_bench_smoke_run_writes_table_json_and_png(backend, tmp_path):
     rows = [r for run in report["runs"] for r in run["results"]]
     assert {(r["m"], r["k"]) for r in rows} == {(1, 256), (5, 512)}
     assert pngs[0].stat().st_size > 10_000
+
+
+# The bench's own modules (matplotlib, tabulate, tqdm) are the wheel's
+# `bench` extra. Blocking an import (sys.modules[name] = None makes `import
+# name` raise ImportError) stands for a plain `pip install groupquant-*.whl`.
+_BLOCKED_RUN = """
+import runpy, sys
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None
+sys.argv = ["groupquant.bench", *sys.argv[2:]]
+runpy.run_module("groupquant.bench", run_name="__main__", alter_sys=True)
+"""
+
+
+def _bench_without(blocked, *flags):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    return subprocess.run([sys.executable, "-c", _BLOCKED_RUN, ",".join(blocked), *flags],
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_bench_help_needs_no_extra():
+    proc = _bench_without(("matplotlib", "tabulate", "tqdm"), "--help")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "--device" in proc.stdout
+
+
+def test_missing_extra_names_the_module_and_the_install_command(backend, tmp_path):
+    for blocked in (("matplotlib",), ("tabulate",), ("tqdm",), ("matplotlib", "tqdm")):
+        proc = _bench_without(blocked, "--device", backend, "--quick", "--compile", "off", "--no-graphs",
+                              "--shapes", "1x256", "--out", str(tmp_path))
+        assert proc.returncode == 2, (blocked, proc.returncode, proc.stderr[-3000:])
+        assert "pip install 'groupquant[bench]'" in proc.stderr, (blocked, proc.stderr[-3000:])
+        assert all(name in proc.stderr for name in blocked), (blocked, proc.stderr[-3000:])
+        assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+        # Refused before measuring: nothing was written.
+        assert not list(tmp_path.iterdir()), (blocked, os.listdir(tmp_path))

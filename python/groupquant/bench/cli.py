@@ -4,7 +4,8 @@ Measures every available backend on the embedded inputs, prints the tables,
 and writes bench_<backends>.json and .png under --out. Exit status: 0 when
 every groupquant call ran and matched groupquant.reference bit for bit, 1
 when one did not, 2 when the request cannot be served (a backend asked for
-is not available, a bad flag).
+is not available, a bad flag, the bench extra not installed:
+`pip install 'groupquant[bench]'`).
 """
 
 import argparse
@@ -16,7 +17,7 @@ import torch
 
 import groupquant
 from groupquant import reference
-from groupquant.bench import candidates, inputs, machine, plot, progress, report, runner
+from groupquant.bench import candidates, extras, inputs, machine, plot, progress, report, runner
 
 DEFAULT_LAYOUTS = "row,col_tma,packed"
 
@@ -118,6 +119,11 @@ def _out_dir(path):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    # Before any measurement: minutes of timing must not end in an ImportError.
+    try:
+        extras.require()
+    except extras.MissingExtra as exc:
+        return _fail(str(exc))
     if args.repeats is not None and args.repeats < 1:
         return _fail(f"--repeats: expected >= 1, got {args.repeats}")
     if args.group_size <= 0:
