@@ -34,6 +34,9 @@ def _parser():
                    "(default: the platform FP8, e4m3fn except on ROCm gfx94x)")
     p.add_argument("--layouts", default=DEFAULT_LAYOUTS,
                    help=f"scale layouts to time, from {','.join(candidates.LAYOUTS)} (default {DEFAULT_LAYOUTS})")
+    p.add_argument("--ue8m0", action="store_true",
+                   help="power-of-two (UE8M0) scales on the row/col/col_tma layouts too (use_ue8m0=True; "
+                   "packed always has them, int8 has them only packed)")
     p.add_argument("--dtype", default="bf16", choices=tuple(inputs.INPUT_DTYPES), help="input dtype (default bf16)")
     p.add_argument("--group-size", type=int, default=inputs.GROUP_SIZE, help="G (default 128)")
     p.add_argument("--out", default="bench_out", help="folder for the JSON and PNG (default ./bench_out)")
@@ -97,7 +100,7 @@ def _options(backend, args):
     layouts = _split(args.layouts, candidates.LAYOUTS, "--layouts")
     gpu = device.type == "cuda"
     return runner.Options(
-        variants=[candidates.Variant(f, lay) for f in formats for lay in layouts],
+        variants=[candidates.Variant(f, lay, ue8m0=args.ue8m0) for f in formats for lay in layouts],
         in_dtype=args.dtype,
         group_size=args.group_size,
         max_calls=args.repeats or ((20 if args.quick else 200) if gpu else (10 if args.quick else 50)),
