@@ -42,7 +42,7 @@ def torch_device(backend):
 
 
 def bytes_moved(m, k, in_bytes, group_size):
-    """DESIGN.md's yardstick: read x, write q (1 byte each) and one fp32 scale per group."""
+    """The yardstick of docs/performance.md: read x, write q (1 byte each) and one fp32 scale per group."""
     return m * k * in_bytes + m * k + 4 * m * k // group_size
 
 
