@@ -4,7 +4,7 @@ Every backend must reproduce these bytes exactly. The code is written to be
 read, not to be fast; it runs on CPU and CUDA/ROCm tensors alike and gives
 the same bits on each (see the notes on division and casts below).
 
-Math (DESIGN.md), all in float32, x viewed as [M, K], groups of G along K:
+Math (docs/contract.md), all in float32, x viewed as [M, K], groups of G along K:
   amax = max |x_i| over the group, NaN ignored (a group of only NaNs has 0)
   s    = max(amax, eps) / qmax                          IEEE division
   s    = smallest 2^e >= max(s, 2^-33)                  when UE8M0
