@@ -30,11 +30,6 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    # A remote worker runs tests in `/`, where Bazel's test-setup.sh makes
-    # TEST_TMPDIR and runfiles paths start with "//"; pathlib keeps that as
-    # another root than the working directory's "/", and pytest then fails
-    # to relate test paths to its rootdir. "//" means "/" on Linux.
-    config.args[:] = ["/" + a.lstrip("/") if a.startswith("//") else a for a in config.args]
     config.addinivalue_line("markers", "slow: large problems; run with --run-slow")
     config.addinivalue_line("markers", "gpu_only: needs a CUDA/ROCm backend")
 

