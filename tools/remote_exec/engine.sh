@@ -285,12 +285,14 @@ case "$cmd" in
     ensure_engine
     ensure_bgd
     claim_state_dir "$state"
+    # A failed start (probe, port, front after back) leaves nothing running.
+    trap 'rc=$?; [[ $rc == 0 ]] || stop_all "$state"; exit $rc' EXIT
     if [[ "$cmd" == start ]]; then
       start_one "$state/single"
       cp "$state/single/url" "$state/url"
     else
       start_one "$state/back"
-      start_one "$state/front" "$(cat "$state/back/url")" || { stop_all "$state"; exit 1; }
+      start_one "$state/front" "$(cat "$state/back/url")"
       cp "$state/front/url" "$state/url"
     fi
     # The probe ran one action on each executor; counts start from zero.
