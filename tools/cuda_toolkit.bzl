@@ -87,7 +87,7 @@ def _cuda_toolkit_impl(rctx):
 _cuda_toolkit = repository_rule(
     implementation = _cuda_toolkit_impl,
     attrs = {
-        "package_db": attr.label(mandatory = True, allow_single_file = True, doc = "@package_db//:db, watched for installs."),
+        "package_db": attr.label(mandatory = True, allow_single_file = True, doc = "The host package database (tools/package_db.bzl); read so that installs re-run the rule."),
     },
     environ = ["CUDA_PATH", "GROUPQUANT_CACHE_DIR", "HOME"],
     doc = "CUDA toolkit from pinned PyPI wheels, or a system one via CUDA_PATH.",

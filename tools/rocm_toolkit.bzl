@@ -84,7 +84,7 @@ def _rocm_toolkit_impl(rctx):
 _rocm_toolkit = repository_rule(
     implementation = _rocm_toolkit_impl,
     attrs = {
-        "package_db": attr.label(mandatory = True, allow_single_file = True, doc = "@package_db//:db, watched for installs."),
+        "package_db": attr.label(mandatory = True, allow_single_file = True, doc = "The host package database (tools/package_db.bzl); read so that installs re-run the rule."),
     },
     environ = ["ROCM_PATH", "PATH"],
     doc = "Locates hipcc and wraps it with HIP_PLATFORM=amd.",
