@@ -66,6 +66,14 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    # GPU-only tests are deselected (reported as such, never counted as
+    # passes) on the CPU backend; on a GPU backend they run and fail loudly
+    # when what they need is missing.
+    if config.getoption("--backend") == "cpu":
+        gpu_only = [item for item in items if "gpu_only" in item.keywords]
+        if gpu_only:
+            items[:] = [item for item in items if "gpu_only" not in item.keywords]
+            config.hook.pytest_deselected(items=gpu_only)
     if config.getoption("--run-slow"):
         return
     skip_slow = pytest.mark.skip(reason="slow: run with --run-slow or GROUPQUANT_RUN_SLOW=1")
