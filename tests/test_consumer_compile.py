@@ -94,3 +94,45 @@ def test_compile_fullgraph_equals_eager(name, device):
         for g, e in zip(got, want):
             assert g.shape == e.shape and g.dtype == e.dtype and g.stride() == e.stride(), name
             assert torch.equal(_bits(g), _bits(e)), f"{name} {shape}"
+
+
+# --------------------------------------------------------------- GPU only
+
+@pytest.mark.gpu_only
+def test_cuda_graph_capture_and_replay(device):
+    w = torch.randn((300, 512), device=device, dtype=torch.bfloat16)
+    for name, fn in _CALLS.items():
+        fn(w)  # warm up outside capture
+        torch.cuda.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            out = fn(w)
+        out = out if isinstance(out, tuple) else (out,)
+        for _ in range(2):
+            w.copy_(torch.randn_like(w) * 9)
+            graph.replay()
+            torch.cuda.synchronize()
+            want = fn(w)
+            want = want if isinstance(want, tuple) else (want,)
+            for g, e in zip(out, want):
+                assert torch.equal(_bits(g), _bits(e)), f"graph replay {name}"
+
+
+@pytest.mark.gpu_only
+def test_runs_on_current_non_default_stream(device):
+    """w is written on a busy side stream right before the ops: a kernel on
+    any other stream would read stale data."""
+    w = torch.zeros((512, 1024), device=device)
+    new = torch.randn_like(w)
+    want_q, want_s = groupquant.per_block_quant_fp8(new)
+    want_d = groupquant.dequantize_per_block(want_q, want_s)
+    side = torch.cuda.Stream(device=device)
+    torch.cuda.synchronize()
+    with torch.cuda.stream(side):
+        torch.cuda._sleep(50_000_000)
+        w.copy_(new)
+        q, s = groupquant.per_block_quant_fp8(w)
+        d = groupquant.dequantize_per_block(q, s)
+    side.synchronize()
+    assert torch.equal(q_bytes(q), q_bytes(want_q)) and torch.equal(s, want_s)
+    assert torch.equal(_bits(d), _bits(want_d))
