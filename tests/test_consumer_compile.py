@@ -96,6 +96,20 @@ def test_compile_fullgraph_equals_eager(name, device):
             assert torch.equal(_bits(g), _bits(e)), f"{name} {shape}"
 
 
+def test_compile_dynamic_shapes(device):
+    torch._dynamo.reset()
+
+    def fn(w):
+        q, s = groupquant.per_block_quant_fp8(w, (64, 128))
+        return q, s, groupquant.dequantize_per_block(q, s, (64, 128), dtype=torch.float32)
+
+    compiled = torch.compile(fn, fullgraph=True, dynamic=True)
+    for n, k in ((130, 256), (257, 384), (64, 128)):
+        w = torch.randn((n, k), device=device)
+        for g, e in zip(compiled(w), fn(w)):
+            assert g.shape == e.shape and torch.equal(_bits(g), _bits(e)), f"dynamic {n}x{k}"
+
+
 # --------------------------------------------------------------- GPU only
 
 @pytest.mark.gpu_only

@@ -17,8 +17,6 @@ Packed UE8M0 scales read byte b as the float with biased exponent b and a
 zero mantissa: 2^(b-127) for 1..254, 0 for 0 (padding only), +Inf for 255.
 """
 
-import math
-
 import torch
 
 from groupquant import _layouts
@@ -85,7 +83,7 @@ def block_quant_reference(w, block_size, eps, qmin, qmax, out_dtype, ue8m0):
                            f"torch.bfloat16, got {w.dtype}")
     bn, bk = block_shape(block_size)
     n, k = w.shape
-    nb, kb = math.ceil(n / bn), math.ceil(k / bk)
+    nb, kb = -(-n // bn), -(-k // bk)
     wf = w.to(torch.float32)
     # Blocks larger than the tensor hold only what it has: clip them so the
     # zero padding below stays small. Padding with 0 never changes a maximum
@@ -173,7 +171,7 @@ def dequantize_per_block(q, s, block_size=(128, 128), dtype=torch.bfloat16):
     _check_2d(q, "q")
     bn, bk = block_shape(block_size)
     n, k = q.shape
-    want = (math.ceil(n / bn), math.ceil(k / bk))
+    want = (-(-n // bn), -(-k // bk))
     if s.dtype != torch.float32 or tuple(s.shape) != want:
         raise RuntimeError(f"groupquant.reference: s must be float32 of shape {list(want)}, "
                            f"got {s.dtype} {list(s.shape)}")

@@ -7,8 +7,6 @@ the shared validator before launching a kernel. groupquant.reference holds
 the same functions in plain PyTorch: the definition of every output bit.
 """
 
-import math
-
 import torch
 
 from groupquant import _loader
@@ -37,7 +35,8 @@ def _block_quant(w, block_size, eps, dtype, qmin, qmax, ue8m0):
     n, k = _weight_shape(w)
     _loader.require_device_backend(w.device)
     q = torch.empty((n, k), dtype=dtype, device=w.device)
-    s = torch.empty((math.ceil(n / bn), math.ceil(k / bk)), dtype=torch.float32, device=w.device)
+    # Integer ceil-division: stays exact (and symbolic under torch.compile).
+    s = torch.empty(((n + bn - 1) // bn, (k + bk - 1) // bk), dtype=torch.float32, device=w.device)
     torch.ops.groupquant.per_block_quant(w, q, s, bn, bk, float(eps), qmin, qmax, bool(ue8m0))
     return q, s
 
