@@ -240,3 +240,24 @@ def per_token_group_quant_8bit_packed(x, group_size=128, eps=1e-10, dtype=None):
     q, s = quantize_reference(x, group_size, eps, default_qmin(dtype), default_qmax(dtype), dtype, True)
     m, groups = s.shape
     return q, pack_ue8m0(s, m, groups)
+
+
+# The consumer-side ops (weight block quantization, dequantize) are defined
+# in their own module on top of the functions above.
+from groupquant._reference_consumers import (  # noqa: E402
+    block_quant_reference,
+    dequantize_per_block,
+    dequantize_per_token_group,
+    per_block_quant_fp8,
+    per_block_quant_int8,
+    unpack_ue8m0,
+)
+
+__all__ += [
+    "per_block_quant_fp8",
+    "per_block_quant_int8",
+    "block_quant_reference",
+    "dequantize_per_token_group",
+    "dequantize_per_block",
+    "unpack_ue8m0",
+]
