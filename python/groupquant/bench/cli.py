@@ -17,9 +17,10 @@ import torch
 
 import groupquant
 from groupquant import reference
-from groupquant.bench import candidates, extras, inputs, machine, plot, progress, report, runner
+from groupquant.bench import candidates, extras, fused, inputs, machine, plot, progress, report, runner
 
 DEFAULT_LAYOUTS = "row,col_tma,packed"
+OPS = ("quant", "fused", "masked")
 
 
 def _parser():
@@ -27,6 +28,9 @@ def _parser():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="all", choices=("cpu", "cuda", "rocm", "all"),
                    help="backend to measure; all = every available one (default)")
+    p.add_argument("--ops", default="quant",
+                   help="comma-separated ops to time: quant (the plain op, default), fused "
+                   "(fuse_silu_and_mul, M x H grid of bench/fused.py), masked (masked_m MoE cases)")
     p.add_argument("--shapes", help="comma-separated MxK, e.g. 1x7168,4096x7168 (default: per backend, "
                    f"CPU M={list(inputs.CPU_M)} K={list(inputs.CPU_K)}, "
                    f"GPU M={list(inputs.GPU_M)} K={list(inputs.GPU_K)})")
@@ -137,9 +141,13 @@ def main(argv=None):
     if not backends:
         return _fail("no backend is available (see the lines above)")
     try:
-        plans = [(b, _shapes_for(b, args), _options(b, args)) for b in backends]
+        ops = _split(args.ops, OPS, "--ops")
+        plans = [(b, _shapes_for(b, args) if "quant" in ops else [], _options(b, args)) for b in backends]
     except ValueError as exc:
         return _fail(str(exc))
+    if "quant" not in ops:
+        for _, _, opts in plans:
+            opts.accuracy = False
     for b, shapes, _ in plans:
         bad = [str(s) for s in shapes if s.k % args.group_size]
         if bad:
@@ -154,9 +162,14 @@ def main(argv=None):
     runs, failures = [], []
     for b, shapes, opts in plans:
         job = runner.BackendRun(b, shapes, opts)
-        bar = progress.bar(job.steps(), desc=f"bench {b}")
+        extra = fused.FusedRun(job, ops, args.quick)
+        bar = progress.bar(job.steps() + extra.steps(), desc=f"bench {b}")
         try:
-            runs.append(job.run(bar))
+            run = job.run(bar)
+            if extra.steps():
+                run["fused"] = extra.run(bar)
+                run["failures"] = job.failures
+            runs.append(run)
         finally:
             bar.close()
         failures += job.failures
@@ -165,6 +178,9 @@ def main(argv=None):
     info["load_average_end"] = machine.load_average()
     layouts = _split(args.layouts, candidates.LAYOUTS, "--layouts")
     print(report.render(runs, info, layout_order=layouts))
+    for run in runs:
+        if run.get("fused"):
+            print(f"\n== {run['backend']} ==\n" + fused.render(run["fused"]))
     if busy:
         print("\n" + busy)
     out = _out_dir(args.out)
@@ -175,6 +191,7 @@ def main(argv=None):
         "argv": sys.argv[1:] if argv is None else list(argv),
         "yardsticks": {
             "bytes_moved": "M*K*in_bytes + M*K + 4*M*K/G",
+            "bytes_moved_fused": "2*M*H*in_bytes + M*H + 4*M*H/G (masked: valid rows only)",
             "copy": "dst.copy_(src) of a uint8 buffer of bytes_moved/2 bytes (read + write = bytes_moved)",
             "ceiling": "GB/s of a copy far larger than the last-level cache",
             "timing": "median per call; inputs rotate over a pool larger than 2x the last-level cache",
