@@ -66,7 +66,6 @@ def pytest_report_header(config):
     return lines
 
 
-<<<<<<< HEAD
 def _deselection_rules(config):
     """(marker, why) for every marker whose tests cannot run in this session.
 
@@ -87,23 +86,6 @@ def _deselection_rules(config):
 def pytest_collection_modifyitems(config, items):
     kept, reasons = [], {}
     rules = _deselection_rules(config)
-=======
-def _deselect_gpu_only(config, items):
-    """gpu_only tests leave a CPU run as *deselected* (reported, never passed)."""
-    if config.getoption("--backend") != "cpu":
-        return
-    gpu = [item for item in items if "gpu_only" in item.keywords]
-    if gpu:
-        config.hook.pytest_deselected(items=gpu)
-        items[:] = [item for item in items if "gpu_only" not in item.keywords]
-
-
-def pytest_collection_modifyitems(config, items):
-    _deselect_gpu_only(config, items)
-    if config.getoption("--run-slow"):
-        return
-    skip_slow = pytest.mark.skip(reason="slow: run with --run-slow or GROUPQUANT_RUN_SLOW=1")
->>>>>>> fused
     for item in items:
         why = next((why for marker, why in rules if item.get_closest_marker(marker)), None)
         if why is None:
