@@ -39,6 +39,7 @@ using RowsFnPtr = void (*)(const QuantProblem&, int64_t, int64_t);
 #define GQ_ISA_NS isa_baseline
 #define GQ_ISA_ATTR
 #include "cpu/quant_cpu_kernel.h"
+#include "cpu/quant_cpu_fused_kernel.h"
 #undef GQ_ISA_NS
 #undef GQ_ISA_ATTR
 
@@ -47,6 +48,7 @@ using RowsFnPtr = void (*)(const QuantProblem&, int64_t, int64_t);
 #define GQ_ISA_NS isa_avx2
 #define GQ_ISA_ATTR __attribute__((target("avx2")))
 #include "cpu/quant_cpu_kernel.h"
+#include "cpu/quant_cpu_fused_kernel.h"
 #undef GQ_ISA_NS
 #undef GQ_ISA_ATTR
 
@@ -54,6 +56,7 @@ using RowsFnPtr = void (*)(const QuantProblem&, int64_t, int64_t);
 #define GQ_ISA_ATTR \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2")))
 #include "cpu/quant_cpu_kernel.h"
+#include "cpu/quant_cpu_fused_kernel.h"
 #undef GQ_ISA_NS
 #undef GQ_ISA_ATTR
 #else
@@ -91,12 +94,17 @@ Isa detect_isa() {
 
 RowsFnPtr pick_kernel(const QuantProblem& p) {
   static const Isa isa = detect_isa();
+  const bool fused = p.fuse_silu_and_mul;
 #if GQ_HAVE_X86_VARIANTS
-  if (isa == Isa::kAvx512) return isa_avx512::pick(p);
-  if (isa == Isa::kAvx2) return isa_avx2::pick(p);
+  if (isa == Isa::kAvx512) {
+    return fused ? isa_avx512::pick_fused(p) : isa_avx512::pick(p);
+  }
+  if (isa == Isa::kAvx2) {
+    return fused ? isa_avx2::pick_fused(p) : isa_avx2::pick(p);
+  }
 #endif
   (void)isa;
-  return isa_baseline::pick(p);
+  return fused ? isa_baseline::pick_fused(p) : isa_baseline::pick(p);
 }
 
 // CPUs this process may run on (affinity and cgroup cpusets included, which
@@ -132,14 +140,9 @@ void zero_packed_padding(const QuantProblem& p) {
   }
 }
 
-}  // namespace
-
-void quantize(const QuantProblem& p) {
-  if (p.empty()) return;
-  const RowsFnPtr fn = pick_kernel(p);
-  if (p.layout == ScaleLayout::kPackedUE8M0) zero_packed_padding(p);
-
-  const int64_t elems = p.m * p.k;
+// Rows [0, p.m) of an unmasked problem, over the available threads.
+void run_rows(const QuantProblem& p, RowsFnPtr fn) {
+  const int64_t elems = p.m * p.k * (p.fuse_silu_and_mul ? 8 : 1);
   int64_t threads = std::min(max_threads(), p.m);
   threads = std::min(threads, std::max<int64_t>(1, elems / kMinElemsPerThread));
   if (threads <= 1) {
@@ -163,6 +166,40 @@ void quantize(const QuantProblem& p) {
   }
   fn(p, 0, first_end);
   for (std::thread& th : pool) th.join();
+}
+
+// Masked: expert e is the 2-D problem of its first clamp(masked_m[e], 0, T)
+// rows, with no padding rows (nothing past them is written).
+void quantize_masked(const QuantProblem& p, RowsFnPtr fn) {
+  const int64_t in_bytes = p.in_format == InputFormat::kFloat32 ? 4 : 2;
+  const int64_t s_bytes = 4;  // float or int32 words
+  for (int64_t e = 0; e < p.experts; ++e) {
+    const int64_t valid = std::min<int64_t>(
+        std::max<int64_t>(p.masked_m[e], 0), p.m);
+    if (valid == 0) continue;
+    QuantProblem block = p;
+    block.masked_m = nullptr;
+    block.experts = 1;
+    block.m = valid;
+    block.packed_rows = valid;
+    block.x = static_cast<const char*>(p.x) + e * p.x_expert_stride * in_bytes;
+    block.q = static_cast<char*>(p.q) + e * p.q_expert_stride;
+    block.s = static_cast<char*>(p.s) + e * p.s_expert_stride * s_bytes;
+    run_rows(block, fn);
+  }
+}
+
+}  // namespace
+
+void quantize(const QuantProblem& p) {
+  if (p.empty()) return;
+  const RowsFnPtr fn = pick_kernel(p);
+  if (p.masked()) {
+    quantize_masked(p, fn);
+    return;
+  }
+  if (p.layout == ScaleLayout::kPackedUE8M0) zero_packed_padding(p);
+  run_rows(p, fn);
 }
 
 }  // namespace cpu_backend

@@ -56,6 +56,45 @@ GQ_HOST_DEVICE inline float gq_div_rn(float a, float b) {
 #endif
 }
 
+// One IEEE float32 operation each, never fused with a neighbour into an FMA
+// (a contraction would skip a rounding the Python reference performs). CUDA:
+// the __f*_rn intrinsics are never contracted. Clang (HIP device and host):
+// the pragma clears the contract flag on this operation, which survives
+// inlining. GCC hosts: the including targets build with -ffp-contract=off
+// (cpu/, tests/scalar); nvcc's host pass has no FMA in baseline x86-64.
+GQ_HOST_DEVICE inline float gq_mul_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+  return a * b;
+#endif
+}
+
+GQ_HOST_DEVICE inline float gq_add_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+  return a + b;
+#endif
+}
+
+GQ_HOST_DEVICE inline float gq_sub_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fsub_rn(a, b);
+#else
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+  return a - b;
+#endif
+}
+
 // RN(1 / s), the correctly rounded reciprocal.
 GQ_HOST_DEVICE inline float gq_rcp_rn(float s) {
 #if defined(__CUDA_ARCH__)
@@ -211,6 +250,67 @@ GQ_HOST_DEVICE inline int8_t gq_encode_int8(float v) {
   const float r = (c + kMagic) - kMagic;
   return static_cast<int8_t>(static_cast<int32_t>(r));
 #endif
+}
+
+// ---- fused SiLU * mul -----------------------------------------------------
+//
+// e(x): the float32 exp of the fused op, defined operation by operation so
+// that every backend and the reference (groupquant.reference.exp_f32) give
+// the same bits; libm's expf differs between libraries. Cody-Waite reduction
+// x = n ln2 + r with |r| <= ~ln2/2, exp(r) = 1 + (r + r^2 P(r)) with the
+// Taylor coefficients 1/2! .. 1/7! rounded to float32, Horner without FMA,
+// then 2^n applied as two exact power-of-two factors so that results in the
+// subnormal range are rounded once. Measured against the double exp over
+// all 2^32 inputs (tests/scalar/exp_ulp_sweep.cc): see docs/fused_silu_moe.md.
+// Inputs are clamped to [-104, 89] first: e(-104) rounds to 0 and e(89)
+// overflows to +Inf, like the true exp beyond them; NaN returns x.
+namespace detail {
+constexpr uint32_t kExpLog2eBits = 0x3FB8AA3Bu;  // log2(e) rounded
+constexpr uint32_t kExpLn2HiBits = 0x3F317200u;  // 15 bits of ln 2
+constexpr uint32_t kExpLn2LoBits = 0x35BFBE8Eu;  // ln 2 - hi, rounded
+constexpr uint32_t kExpC2Bits = 0x3F000000u;     // 1/2
+constexpr uint32_t kExpC3Bits = 0x3E2AAAABu;     // 1/6
+constexpr uint32_t kExpC4Bits = 0x3D2AAAABu;     // 1/24
+constexpr uint32_t kExpC5Bits = 0x3C088889u;     // 1/120
+constexpr uint32_t kExpC6Bits = 0x3AB60B61u;     // 1/720
+constexpr uint32_t kExpC7Bits = 0x39500D01u;     // 1/5040
+}  // namespace detail
+
+GQ_HOST_DEVICE inline float gq_exp(float x) {
+  float xc = x < -104.0f ? -104.0f : x;
+  xc = xc > 89.0f ? 89.0f : xc;
+  xc = x == x ? xc : 0.0f;  // NaN: computed on 0, replaced at the end
+  // n = rint(x log2 e): adding 1.5 * 2^23 rounds |t| < 2^22 to an integer.
+  const float t = gq_mul_rn(xc, gq_bits_float(detail::kExpLog2eBits));
+  const float nf = gq_sub_rn(gq_add_rn(t, 12582912.0f), 12582912.0f);
+  // n * hi is exact (8 + 15 bits) and so is xc - n * hi (Sterbenz-like:
+  // the difference fits the operands' common ulp grid).
+  const float r1 = gq_sub_rn(xc, gq_mul_rn(nf, gq_bits_float(detail::kExpLn2HiBits)));
+  const float r = gq_sub_rn(r1, gq_mul_rn(nf, gq_bits_float(detail::kExpLn2LoBits)));
+  float p = gq_bits_float(detail::kExpC7Bits);
+  p = gq_add_rn(gq_mul_rn(p, r), gq_bits_float(detail::kExpC6Bits));
+  p = gq_add_rn(gq_mul_rn(p, r), gq_bits_float(detail::kExpC5Bits));
+  p = gq_add_rn(gq_mul_rn(p, r), gq_bits_float(detail::kExpC4Bits));
+  p = gq_add_rn(gq_mul_rn(p, r), gq_bits_float(detail::kExpC3Bits));
+  p = gq_add_rn(gq_mul_rn(p, r), gq_bits_float(detail::kExpC2Bits));
+  const float er = gq_add_rn(1.0f, gq_add_rn(r, gq_mul_rn(gq_mul_rn(r, r), p)));
+  // n in [-150, 128]: both halves are normal powers of two; the first
+  // product is exact, the second rounds once (subnormal or overflow only).
+  const int32_t n = static_cast<int32_t>(nf);
+  const int32_t n1 = n >> 1;  // floor(n / 2): arithmetic shift
+  const int32_t n2 = n - n1;
+  const float s1 = gq_bits_float(static_cast<uint32_t>(n1 + 127) << 23);
+  const float s2 = gq_bits_float(static_cast<uint32_t>(n2 + 127) << 23);
+  const float e = gq_mul_rn(gq_mul_rn(er, s1), s2);
+  return x == x ? e : x;
+}
+
+// y = silu(g) * u = (g / (1 + e(-g))) * u, each step one IEEE operation.
+// Non-finite inputs follow IEEE through the same steps: silu(+Inf) = +Inf,
+// silu(-Inf) = -Inf / +Inf = NaN, silu(NaN) = NaN, and 0 * Inf = NaN.
+GQ_HOST_DEVICE inline float gq_silu_mul(float g, float u) {
+  const float d = gq_add_rn(1.0f, gq_exp(-g));
+  return gq_mul_rn(gq_div_rn(g, d), u);
 }
 
 }  // namespace groupquant

@@ -59,7 +59,28 @@ struct QuantProblem {
   // Device index of the tensors (-1 on CPU).
   int32_t device_index = -1;
 
-  bool empty() const { return m == 0 || k == 0; }
+  // Fused SiLU * mul (docs/fused_silu_moe.md): each x row holds 2k
+  // elements, gate [0, k) then up [k, 2k); y = gq_silu_mul(gate, up) is
+  // quantized. k, groups_per_row and the scale layout describe y.
+  bool fuse_silu_and_mul = false;
+
+  // Masked MoE layout: `experts` blocks of m rows each (m = T); expert e's
+  // rows [clamp(masked_m[e], 0, m), m) are neither read nor written, packed
+  // padding rows included. masked_m is read by the kernel (device memory
+  // on GPUs), never by the host. Block e of x, q and s starts at
+  // e * *_expert_stride (elements, elements, float/int32 words); within a
+  // block everything is as for a 2-D problem of m rows. Not masked:
+  // masked_m is null and experts 1.
+  const int32_t* masked_m = nullptr;
+  int64_t experts = 1;
+  int64_t x_expert_stride = 0;
+  int64_t q_expert_stride = 0;
+  int64_t s_expert_stride = 0;
+
+  bool empty() const { return m == 0 || k == 0 || experts == 0; }
+  bool masked() const { return masked_m != nullptr; }
+  // Needs the fused/masked kernels rather than the plain ones.
+  bool fused_or_masked() const { return fuse_silu_and_mul || masked(); }
 };
 
 }  // namespace groupquant

@@ -3,7 +3,7 @@
 // Failures throw through STD_TORCH_CHECK (RuntimeError in Python) with the
 // message "groupquant.<op>: <arg> must be <expected>, got <given>".
 //
-// What is checked (DESIGN.md "Validation", docs/architecture.md layouts):
+// What is checked (docs/contract.md, "Validation" and "Scale layouts"):
 // - dtypes of every tensor; strided layout; all tensors on one device of the
 //   type the calling backend serves (`device_type`).
 // - input [*lead, K] with last stride 1 and leading dims collapsible to one
@@ -33,13 +33,29 @@
 
 namespace groupquant {
 
+// The fused and masked extensions every op takes (docs/fused_silu_moe.md):
+// - fuse_silu_and_mul: input [*lead, 2H], output_q [*lead, H] (H % G == 0),
+//   scales for the H / G groups of y = silu(gate) * up.
+// - masked_m: int32 [E] on input's device, stride 1; input [E, T, K'],
+//   output_q [E, T, H or K] with blocks that do not overlap; output_s
+//   [E, T, K/G] whose per-expert block is a valid 2-D layout of M = T rows
+//   (row- or column-major; packed int32 [E, T, ceil(K/G/4)] with row stride
+//   1 and column stride >= round_up(T, 4)), expert blocks not overlapping.
+//   Only pointers are checked: its values are read by the kernel, clamped.
+// Hidden like the torch::stable::Tensor it points to (GCC warns otherwise).
+struct __attribute__((visibility("hidden"))) FusedMasked {
+  bool fuse_silu_and_mul = false;
+  const torch::stable::Tensor* masked_m = nullptr;  // null: not masked
+};
+
 // per_token_group_fp8_quant: output_q float8_e4m3fn or float8_e4m3fnuz.
 QuantProblem validate_fp8_quant(const torch::stable::Tensor& input,
                                 const torch::stable::Tensor& output_q,
                                 const torch::stable::Tensor& output_s,
                                 int64_t group_size, double eps, double fp8_min,
                                 double fp8_max, bool scale_ue8m0,
-                                torch::headeronly::DeviceType device_type);
+                                torch::headeronly::DeviceType device_type,
+                                const FusedMasked& fm = {});
 
 // per_token_group_quant_int8: output_q int8.
 QuantProblem validate_int8_quant(const torch::stable::Tensor& input,
@@ -47,7 +63,8 @@ QuantProblem validate_int8_quant(const torch::stable::Tensor& input,
                                  const torch::stable::Tensor& output_s,
                                  int64_t group_size, double eps,
                                  double int8_min, double int8_max,
-                                 torch::headeronly::DeviceType device_type);
+                                 torch::headeronly::DeviceType device_type,
+                                 const FusedMasked& fm = {});
 
 // per_token_group_quant_8bit_packed: output_q any of the three formats,
 // output_s_packed int32 UE8M0 words; scales are always UE8M0.
@@ -56,6 +73,7 @@ QuantProblem validate_packed_quant(const torch::stable::Tensor& input,
                                    const torch::stable::Tensor& output_s_packed,
                                    int64_t group_size, double eps,
                                    double min_8bit, double max_8bit,
-                                   torch::headeronly::DeviceType device_type);
+                                   torch::headeronly::DeviceType device_type,
+                                   const FusedMasked& fm = {});
 
 }  // namespace groupquant

@@ -13,6 +13,7 @@
 
 #include <torch/headeronly/util/Exception.h>
 
+#include "csrc/gpu/fused_dispatch.cuh"
 #include "csrc/gpu/portability.h"
 #include "csrc/gpu/quant_dispatch.cuh"
 #include "csrc/quant_problem.h"
@@ -56,8 +57,13 @@ inline void launch_on_stream(const QuantProblem& problem, void* stream) {
   STD_TORCH_CHECK(guard.status() == kSuccess,
                   "groupquant: could not make cuda:", device,
                   " the current device: ", error_string(guard.status()));
-  const Error e = launch_quant(problem, static_cast<Stream>(stream),
-                               cached_multiprocessor_count(device));
+  // Fused / masked problems take their own kernels (fused_dispatch.cuh), so
+  // the plain ones stay exactly as tuned.
+  const int sms = cached_multiprocessor_count(device);
+  const Error e =
+      problem.fused_or_masked()
+          ? launch_fused(problem, static_cast<Stream>(stream), sms)
+          : launch_quant(problem, static_cast<Stream>(stream), sms);
   STD_TORCH_CHECK(e == kSuccess, "groupquant: ", kPlatformName,
                   " kernel launch failed on cuda:", device, ": ",
                   error_string(e));

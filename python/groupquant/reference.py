@@ -4,7 +4,7 @@ Every backend must reproduce these bytes exactly. The code is written to be
 read, not to be fast; it runs on CPU and CUDA/ROCm tensors alike and gives
 the same bits on each (see the notes on division and casts below).
 
-Math (DESIGN.md), all in float32, x viewed as [M, K], groups of G along K:
+Math (docs/contract.md), all in float32, x viewed as [M, K], groups of G along K:
   amax = max |x_i| over the group, NaN ignored (a group of only NaNs has 0)
   s    = max(amax, eps) / qmax                          IEEE division
   s    = smallest 2^e >= max(s, 2^-33)                  when UE8M0
@@ -15,6 +15,15 @@ at [-128, 127]). NaN encodes to the canonical NaN (0x7F e4m3fn, 0x80
 e4m3fnuz) or to 0 for int8. e4m3fnuz has no -0: anything rounding to zero
 is 0x00. +-Inf in a group makes s = +Inf, so its finite values become
 (signed) zero and the Inf itself NaN; other groups are untouched.
+
+fuse_silu_and_mul (docs/fused_silu_moe.md): x's last dim is 2H, gate =
+x[..., :H], up = x[..., H:], and the quantized value is
+  y = (g / (1 + e(-g))) * u       float32, each step one IEEE operation
+with e = exp_f32 below (csrc/quant_math.h gq_exp, operation by operation).
+masked_m: x is [E, T, K]; rows t >= clamp(masked_m[e], 0, T) of expert e
+are not written (computed here from a device mask, no host sync); the
+reference's own outputs start as zeros (or out_q), the ops keep whatever
+their outputs held.
 """
 
 import torch
@@ -32,6 +41,9 @@ __all__ = [
     "ue8m0_round_up",
     "ue8m0_byte",
     "pack_ue8m0",
+    "exp_f32",
+    "silu_and_mul",
+    "masked_rows",
 ]
 
 FP8_DTYPES = (torch.float8_e4m3fn, torch.float8_e4m3fnuz)
@@ -184,6 +196,114 @@ def quantize_reference(x, group_size, eps, qmin, qmax, out_dtype, ue8m0):
     return q.reshape(*lead, k), s
 
 
+# gq_exp's constants as float32 bit patterns (csrc/quant_math.h).
+_EXP_LOG2E = 0x3FB8AA3B
+_EXP_LN2_HI = 0x3F317200
+_EXP_LN2_LO = 0x35BFBE8E
+_EXP_POLY = (0x39500D01, 0x3AB60B61, 0x3C088889, 0x3D2AAAAB, 0x3E2AAAAB, 0x3F000000)  # 1/7! .. 1/2!
+_ROUND_MAGIC = 12582912.0  # 1.5 * 2^23
+
+
+def _f32_of_bits(bits, like):
+    return torch.tensor(bits, dtype=torch.int32, device=like.device).view(torch.float32)
+
+
+def exp_f32(x):
+    """gq_exp of float32 x, every operation of csrc/quant_math.h in order.
+
+    Only float32 tensor-tensor multiplies, adds and subtracts (each one IEEE
+    rounding on every device: torch's CPU add/sub use an FMA only with
+    alpha = +-1, which is exact) and integer bit work; no division.
+    """
+    lo, hi, zero = _f32(-104.0, x), _f32(89.0, x), _f32(0.0, x)
+    is_nan = torch.isnan(x)
+    xc = torch.where(x < lo, lo, x)
+    xc = torch.where(xc > hi, hi, xc)
+    xc = torch.where(is_nan, zero, xc)
+    magic = _f32(_ROUND_MAGIC, x)
+    t = xc * _f32_of_bits(_EXP_LOG2E, x)
+    nf = (t + magic) - magic
+    r1 = xc - nf * _f32_of_bits(_EXP_LN2_HI, x)
+    r = r1 - nf * _f32_of_bits(_EXP_LN2_LO, x)
+    p = _f32_of_bits(_EXP_POLY[0], x).expand_as(r)
+    for c in _EXP_POLY[1:]:
+        p = p * r + _f32_of_bits(c, x)
+    er = _f32(1.0, x) + (r + (r * r) * p)
+    n = nf.to(torch.int32)  # integral already: exact
+    n1 = n >> 1  # floor(n / 2)
+    n2 = n - n1
+    s1 = ((n1 + 127) << 23).view(torch.float32)
+    s2 = ((n2 + 127) << 23).view(torch.float32)
+    e = (er * s1) * s2
+    return torch.where(is_nan, x, e)
+
+
+def silu_and_mul(x):
+    """y = silu(x[..., :H]) * x[..., H:] in float32, as the fused ops define it:
+    g / (1 + exp_f32(-g)) with IEEE division, then * u. Non-finite values
+    follow IEEE through those steps (silu(-Inf) = NaN, 0 * Inf = NaN)."""
+    h = x.shape[-1] // 2
+    g = x[..., :h].to(torch.float32)
+    u = x[..., h:].to(torch.float32)
+    d = _f32(1.0, g) + exp_f32(-g)
+    return _divide(g, d) * u
+
+
+def masked_rows(masked_m, rows):
+    """bool [E, T]: row t of expert e is valid iff t < clamp(masked_m[e], 0, T).
+    Computed on masked_m's device (no host sync)."""
+    valid = masked_m.to(torch.int64).clamp(0, rows)
+    return torch.arange(rows, device=masked_m.device).unsqueeze(0) < valid.unsqueeze(1)
+
+
+def _prepare(x, group_size, fuse_silu_and_mul, masked_m):
+    """The tensor to quantize (y when fused) and the row mask (or None)."""
+    mask = None
+    if masked_m is not None:
+        _layouts.check_masked_m(x, masked_m)
+        mask = masked_rows(masked_m, x.shape[1])
+    if fuse_silu_and_mul:
+        if x.dtype not in INPUT_DTYPES:
+            raise RuntimeError(f"groupquant.reference: input must have dtype torch.float32, torch.float16 or torch.bfloat16, got {x.dtype}")
+        _layouts.fused_problem_shape(x, group_size, True)
+        x = silu_and_mul(x)
+    return x, mask
+
+
+def _masked_q(q, mask, out_q):
+    """q where the row is valid, out_q (or zeros) elsewhere; compared as bytes
+    because torch.where has no float8 kernels."""
+    base = torch.zeros_like(q) if out_q is None else out_q
+    kept = torch.where(mask.unsqueeze(-1), q.view(torch.uint8), base.view(torch.uint8)).view(q.dtype)
+    if out_q is not None:
+        out_q.copy_(kept)
+        return out_q
+    return kept
+
+
+def _masked_strided_layout(s, experts, rows, mask, column_major, tma_aligned):
+    groups = s.shape[-1]
+    out = _layouts.empty_masked_scales(experts, rows, groups, s.device, column_major, tma_aligned)
+    out.zero_()
+    out.copy_(torch.where(mask.unsqueeze(-1), s.reshape(experts, rows, groups), out))
+    return out
+
+
+def _masked_packed(s, experts, rows, mask):
+    """Per expert the 2-D packed layout of M = T; invalid rows' words (and the
+    padding rows) stay 0 here."""
+    groups = s.shape[-1]
+    cols, padded = _layouts.packed_geometry(rows, groups)
+    out = _layouts.empty_masked_packed_scales(experts, rows, groups, s.device)
+    _layouts.packed_whole_buffer(out).zero_()
+    if cols > 0 and rows > 0:
+        exp_bytes = torch.zeros((experts, rows, cols * 4), dtype=torch.uint8, device=s.device)
+        exp_bytes[..., :groups] = ue8m0_byte(s.reshape(experts, rows, groups))
+        words = exp_bytes.view(torch.int32)  # [E, T, cols]
+        out.copy_(torch.where(mask.unsqueeze(-1), words, torch.zeros_like(words)))
+    return out
+
+
 def _to_strided_layout(s, lead, column_major, tma_aligned):
     m, groups = s.shape
     out = _layouts.empty_scales(lead, m, groups, s.device, column_major, tma_aligned)
@@ -208,35 +328,74 @@ def pack_ue8m0(s, m, groups):
 
 
 def per_token_group_quant_fp8(x, group_size, eps=1e-10, dtype=None, column_major_scales=False,
-                              tma_aligned_scales=False, out_q=None, use_ue8m0=False):
-    """Reference of groupquant.per_token_group_quant_fp8 (vLLM's keywords)."""
+                              tma_aligned_scales=False, out_q=None, use_ue8m0=False,
+                              fuse_silu_and_mul=False, masked_m=None):
+    """Reference of groupquant.per_token_group_quant_fp8 (vLLM's keywords,
+    SGLang's fuse_silu_and_mul and masked_m)."""
     if dtype is None:
         dtype = out_q.dtype if out_q is not None else default_fp8_dtype(x.device)
     if dtype not in FP8_DTYPES:
         raise RuntimeError(f"groupquant.reference: dtype must be torch.float8_e4m3fn or torch.float8_e4m3fnuz, got {dtype}")
     if out_q is not None and out_q.dtype != dtype:
         raise RuntimeError(f"groupquant.reference: out_q must have dtype {dtype}, got {out_q.dtype}")
+    y, mask = _prepare(x, group_size, fuse_silu_and_mul, masked_m)
     qmax = default_qmax(dtype)
-    q, s = quantize_reference(x, group_size, eps, -qmax, qmax, dtype, use_ue8m0)
+    q, s = quantize_reference(y, group_size, eps, -qmax, qmax, dtype, use_ue8m0)
+    if mask is not None:
+        experts, rows = mask.shape
+        return (_masked_q(q, mask, out_q),
+                _masked_strided_layout(s, experts, rows, mask, column_major_scales, tma_aligned_scales))
     if out_q is not None:
         out_q.copy_(q)
         q = out_q
-    lead = tuple(x.shape[:-1])
+    lead = tuple(y.shape[:-1])
     return q, _to_strided_layout(s, lead, column_major_scales, tma_aligned_scales)
 
 
-def per_token_group_quant_int8(x, group_size, eps=1e-10, dtype=torch.int8, column_major_scales=False):
+def per_token_group_quant_int8(x, group_size, eps=1e-10, dtype=torch.int8, column_major_scales=False,
+                               fuse_silu_and_mul=False, masked_m=None):
     """Reference of groupquant.per_token_group_quant_int8."""
     if dtype != torch.int8:
         raise RuntimeError(f"groupquant.reference: dtype must be torch.int8, got {dtype}")
-    q, s = quantize_reference(x, group_size, eps, default_qmin(dtype), default_qmax(dtype), dtype, False)
-    return q, _to_strided_layout(s, tuple(x.shape[:-1]), column_major_scales, False)
+    y, mask = _prepare(x, group_size, fuse_silu_and_mul, masked_m)
+    q, s = quantize_reference(y, group_size, eps, default_qmin(dtype), default_qmax(dtype), dtype, False)
+    if mask is not None:
+        experts, rows = mask.shape
+        return _masked_q(q, mask, None), _masked_strided_layout(s, experts, rows, mask, column_major_scales, False)
+    return q, _to_strided_layout(s, tuple(y.shape[:-1]), column_major_scales, False)
 
 
-def per_token_group_quant_8bit_packed(x, group_size=128, eps=1e-10, dtype=None):
-    """Reference of groupquant.per_token_group_quant_8bit_packed (UE8M0 always)."""
+def per_token_group_quant_8bit_packed(x, group_size=128, eps=1e-10, dtype=None, fuse_silu_and_mul=False,
+                                      masked_m=None):
+    """Reference of groupquant.per_token_group_quant_8bit_packed (UE8M0 always).
+    Masked: int32 [E, T, ceil(G'/4)], expert e's block the 2-D layout of M = T."""
     if dtype is None:
         dtype = default_fp8_dtype(x.device)
-    q, s = quantize_reference(x, group_size, eps, default_qmin(dtype), default_qmax(dtype), dtype, True)
+    y, mask = _prepare(x, group_size, fuse_silu_and_mul, masked_m)
+    q, s = quantize_reference(y, group_size, eps, default_qmin(dtype), default_qmax(dtype), dtype, True)
+    if mask is not None:
+        experts, rows = mask.shape
+        return _masked_q(q, mask, None), _masked_packed(s, experts, rows, mask)
     m, groups = s.shape
     return q, pack_ue8m0(s, m, groups)
+
+
+# The consumer-side ops (weight block quantization, dequantize) are defined
+# in their own module on top of the functions above.
+from groupquant._reference_consumers import (  # noqa: E402
+    block_quant_reference,
+    dequantize_per_block,
+    dequantize_per_token_group,
+    per_block_quant_fp8,
+    per_block_quant_int8,
+    unpack_ue8m0,
+)
+
+__all__ += [
+    "per_block_quant_fp8",
+    "per_block_quant_int8",
+    "block_quant_reference",
+    "dequantize_per_token_group",
+    "dequantize_per_block",
+    "unpack_ue8m0",
+]

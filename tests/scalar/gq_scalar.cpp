@@ -107,6 +107,24 @@ py::array_t<float> abs_max_step(const py::array& acc, const py::array& v) {
   return out;
 }
 
+py::array_t<float> silu_mul(const py::array& gate, const py::array& up) {
+  const Words g = as_words(gate, "gate");
+  const Words u = as_words(up, "up");
+  if (g.shape != u.shape) {
+    throw std::runtime_error("up: expected the shape of gate, got a different shape");
+  }
+  py::array_t<float> out(g.shape);
+  float* dst = out.mutable_data();
+  {
+    py::gil_scoped_release unlocked;
+    for (py::ssize_t i = 0; i < g.size; ++i) {
+      dst[i] = gq::gq_silu_mul(gq::gq_bits_float(g.data[i]),
+                               gq::gq_bits_float(u.data[i]));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(gq_scalar, m) {
@@ -145,6 +163,13 @@ PYBIND11_MODULE(gq_scalar, m) {
 
   m.def("abs_max_step", &abs_max_step, py::arg("acc"), py::arg("v"),
         "gq_abs_max_step per element pair -> float32");
+
+  m.def("exp", [](const py::array& x) {
+    return map_words<float>(x, "x", [](float f) { return gq::gq_exp(f); });
+  }, py::arg("x"), "gq_exp per element -> float32");
+
+  m.def("silu_mul", &silu_mul, py::arg("gate"), py::arg("up"),
+        "gq_silu_mul per element pair -> float32");
 
   m.def("group_amax", &group_amax, py::arg("x"),
         "gq_abs_max_step folded over the last dim from +0 -> float32");

@@ -4,7 +4,8 @@ Measures every available backend on the embedded inputs, prints the tables,
 and writes bench_<backends>.json and .png under --out. Exit status: 0 when
 every groupquant call ran and matched groupquant.reference bit for bit, 1
 when one did not, 2 when the request cannot be served (a backend asked for
-is not available, a bad flag).
+is not available, a bad flag, the bench extra not installed:
+`pip install 'groupquant[bench]'`).
 """
 
 import argparse
@@ -16,9 +17,10 @@ import torch
 
 import groupquant
 from groupquant import reference
-from groupquant.bench import candidates, inputs, machine, plot, progress, report, runner
+from groupquant.bench import candidates, extras, fused, inputs, machine, plot, progress, report, runner
 
 DEFAULT_LAYOUTS = "row,col_tma,packed"
+OPS = ("quant", "fused", "masked")
 
 
 def _parser():
@@ -26,6 +28,9 @@ def _parser():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--device", default="all", choices=("cpu", "cuda", "rocm", "all"),
                    help="backend to measure; all = every available one (default)")
+    p.add_argument("--ops", default="quant",
+                   help="comma-separated ops to time: quant (the plain op, default), fused "
+                   "(fuse_silu_and_mul, M x H grid of bench/fused.py), masked (masked_m MoE cases)")
     p.add_argument("--shapes", help="comma-separated MxK, e.g. 1x7168,4096x7168 (default: per backend, "
                    f"CPU M={list(inputs.CPU_M)} K={list(inputs.CPU_K)}, "
                    f"GPU M={list(inputs.GPU_M)} K={list(inputs.GPU_K)})")
@@ -33,6 +38,9 @@ def _parser():
                    "(default: the platform FP8, e4m3fn except on ROCm gfx94x)")
     p.add_argument("--layouts", default=DEFAULT_LAYOUTS,
                    help=f"scale layouts to time, from {','.join(candidates.LAYOUTS)} (default {DEFAULT_LAYOUTS})")
+    p.add_argument("--ue8m0", action="store_true",
+                   help="power-of-two (UE8M0) scales on the row/col/col_tma layouts too (use_ue8m0=True; "
+                   "packed always has them, int8 has them only packed)")
     p.add_argument("--dtype", default="bf16", choices=tuple(inputs.INPUT_DTYPES), help="input dtype (default bf16)")
     p.add_argument("--group-size", type=int, default=inputs.GROUP_SIZE, help="G (default 128)")
     p.add_argument("--out", default="bench_out", help="folder for the JSON and PNG (default ./bench_out)")
@@ -96,7 +104,7 @@ def _options(backend, args):
     layouts = _split(args.layouts, candidates.LAYOUTS, "--layouts")
     gpu = device.type == "cuda"
     return runner.Options(
-        variants=[candidates.Variant(f, lay) for f in formats for lay in layouts],
+        variants=[candidates.Variant(f, lay, ue8m0=args.ue8m0) for f in formats for lay in layouts],
         in_dtype=args.dtype,
         group_size=args.group_size,
         max_calls=args.repeats or ((20 if args.quick else 200) if gpu else (10 if args.quick else 50)),
@@ -118,6 +126,11 @@ def _out_dir(path):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    # Before any measurement: minutes of timing must not end in an ImportError.
+    try:
+        extras.require()
+    except extras.MissingExtra as exc:
+        return _fail(str(exc))
     if args.repeats is not None and args.repeats < 1:
         return _fail(f"--repeats: expected >= 1, got {args.repeats}")
     if args.group_size <= 0:
@@ -128,9 +141,13 @@ def main(argv=None):
     if not backends:
         return _fail("no backend is available (see the lines above)")
     try:
-        plans = [(b, _shapes_for(b, args), _options(b, args)) for b in backends]
+        ops = _split(args.ops, OPS, "--ops")
+        plans = [(b, _shapes_for(b, args) if "quant" in ops else [], _options(b, args)) for b in backends]
     except ValueError as exc:
         return _fail(str(exc))
+    if "quant" not in ops:
+        for _, _, opts in plans:
+            opts.accuracy = False
     for b, shapes, _ in plans:
         bad = [str(s) for s in shapes if s.k % args.group_size]
         if bad:
@@ -145,9 +162,14 @@ def main(argv=None):
     runs, failures = [], []
     for b, shapes, opts in plans:
         job = runner.BackendRun(b, shapes, opts)
-        bar = progress.bar(job.steps(), desc=f"bench {b}")
+        extra = fused.FusedRun(job, ops, args.quick)
+        bar = progress.bar(job.steps() + extra.steps(), desc=f"bench {b}")
         try:
-            runs.append(job.run(bar))
+            run = job.run(bar)
+            if extra.steps():
+                run["fused"] = extra.run(bar)
+                run["failures"] = job.failures
+            runs.append(run)
         finally:
             bar.close()
         failures += job.failures
@@ -156,6 +178,9 @@ def main(argv=None):
     info["load_average_end"] = machine.load_average()
     layouts = _split(args.layouts, candidates.LAYOUTS, "--layouts")
     print(report.render(runs, info, layout_order=layouts))
+    for run in runs:
+        if run.get("fused"):
+            print(f"\n== {run['backend']} ==\n" + fused.render(run["fused"]))
     if busy:
         print("\n" + busy)
     out = _out_dir(args.out)
@@ -166,6 +191,7 @@ def main(argv=None):
         "argv": sys.argv[1:] if argv is None else list(argv),
         "yardsticks": {
             "bytes_moved": "M*K*in_bytes + M*K + 4*M*K/G",
+            "bytes_moved_fused": "2*M*H*in_bytes + M*H + 4*M*H/G (masked: valid rows only)",
             "copy": "dst.copy_(src) of a uint8 buffer of bytes_moved/2 bytes (read + write = bytes_moved)",
             "ceiling": "GB/s of a copy far larger than the last-level cache",
             "timing": "median per call; inputs rotate over a pool larger than 2x the last-level cache",

@@ -1,0 +1,157 @@
+// Host side of the fused / masked GPU path: picks the variant and the grid
+// for a validated QuantProblem with fuse_silu_and_mul or masked_m and
+// launches fused_kernel.cuh on a stream. The plain problems never come here
+// (launch.h routes them to quant_dispatch.cuh unchanged).
+#pragma once
+
+#include <cstdint>
+
+#include "csrc/gpu/fused_kernel.cuh"
+#include "csrc/gpu/portability.h"
+#include "csrc/gpu/quant_dispatch.cuh"
+#include "csrc/quant_problem.h"
+
+namespace groupquant {
+namespace gpu {
+
+// The plain fast path's conditions (vector_shape, one vector per lane where
+// the group allows it) for expert 0; the other experts must start on the
+// same 16-byte grid. The up half starts H elements after the gate, a whole
+// number of groups, whose bytes vector_shape requires to be a multiple of
+// 16. Four vectors per lane (float32 groups of 256 and more) would hold
+// 2 x 16 input vectors and 64 values per lane: those take the generic path
+// rather than risk spills.
+inline bool fused_vector_shape(const QuantProblem& p, int* lanes, int* nv) {
+  if (!vector_shape(p, 1, lanes, nv) || *nv > 2) return false;
+  const int64_t in_bytes = input_bytes(p.in_format);
+  const int64_t out_vec = 16 / in_bytes;
+  if (p.experts > 1) {
+    if ((p.x_expert_stride * in_bytes) % 16 != 0) return false;
+    if (p.q_expert_stride % out_vec != 0) return false;
+  }
+  return true;
+}
+
+// plan_launch's choices with experts * rows rows; `rows` is one expert's.
+inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
+                             int64_t* rows) {
+  LaunchPlan plan;
+  plan.vectorized = fused_vector_shape(p, &plan.lanes, &plan.nv);
+  if (!plan.vectorized) plan.lanes = kGenericLanes;
+  const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
+  // Masked calls never touch the padding rows; unmasked packed ones zero them.
+  *rows = packed && !p.masked() ? p.packed_rows : p.m;
+  const int64_t all_rows = *rows * p.experts;
+  const int64_t want_threads = static_cast<int64_t>(sm_count) * kBlockThreads;
+  plan.chunk = kChunk;
+  while (!packed && plan.chunk > 1 &&
+         all_rows * ((p.groups_per_row + plan.chunk - 1) / plan.chunk) *
+                 plan.lanes <
+             want_threads) {
+    plan.chunk >>= 1;
+  }
+  plan.chunks_per_row = packed
+                            ? p.packed_cols
+                            : (p.groups_per_row + plan.chunk - 1) / plan.chunk;
+  plan.items = all_rows * plan.chunks_per_row;
+  plan.blocks = (plan.items * plan.lanes + kBlockThreads - 1) / kBlockThreads;
+  return plan;
+}
+
+inline FusedParams make_fused_params(const QuantProblem& p,
+                                     const LaunchPlan& plan, int64_t rows) {
+  FusedParams fp{};
+  fp.k = make_params(p, plan);  // the plain kernel's fields, totals included
+  fp.masked_m = p.masked_m;
+  fp.items_per_expert = rows * plan.chunks_per_row;
+  if (fp.k.narrow_items && fp.items_per_expert > 0) {
+    fp.expert_div = FastDivU32(static_cast<uint32_t>(fp.items_per_expert));
+  }
+  fp.x_expert_stride = p.x_expert_stride;
+  fp.q_expert_stride = p.q_expert_stride;
+  fp.s_expert_stride = p.s_expert_stride;
+  fp.up_offset = p.fuse_silu_and_mul ? p.k : 0;
+  return fp;
+}
+
+template <void (*kKernel)(FusedParams)>
+inline Error launch_fused_wave(const LaunchPlan& plan, int sm_count,
+                               Stream stream, const FusedParams& fp) {
+  static const int per_sm = [] {
+    int n = 0;
+    if (resident_blocks_per_sm(kKernel, kBlockThreads, &n) != kSuccess ||
+        n <= 0) {
+      (void)last_error();
+      n = 1;
+    }
+    return n;
+  }();
+  const int64_t wave = static_cast<int64_t>(sm_count) * per_sm;
+  const int64_t grid = plan.blocks < wave ? plan.blocks : wave;
+  return launch(kKernel, static_cast<unsigned>(grid), kBlockThreads, stream,
+                fp);
+}
+
+template <InputFormat kIn, QuantFormat kOut, bool kFused>
+inline Error launch_fused_typed(const LaunchPlan& plan, const FusedParams& fp,
+                                int sm_count, Stream stream) {
+  if (!plan.vectorized) {
+    return launch_fused_wave<fused_generic_kernel<kIn, kOut, kFused>>(
+        plan, sm_count, stream, fp);
+  }
+  if (plan.nv == 1) {
+    return launch_fused_wave<fused_vec_kernel<kIn, kOut, 1, kFused>>(
+        plan, sm_count, stream, fp);
+  }
+  return launch_fused_wave<fused_vec_kernel<kIn, kOut, 2, kFused>>(
+      plan, sm_count, stream, fp);
+}
+
+template <InputFormat kIn, QuantFormat kOut>
+inline Error launch_fused_out(const QuantProblem& p, const LaunchPlan& plan,
+                              const FusedParams& fp, int sm_count,
+                              Stream stream) {
+  return p.fuse_silu_and_mul
+             ? launch_fused_typed<kIn, kOut, true>(plan, fp, sm_count, stream)
+             : launch_fused_typed<kIn, kOut, false>(plan, fp, sm_count, stream);
+}
+
+template <InputFormat kIn>
+inline Error launch_fused_in(const QuantProblem& p, const LaunchPlan& plan,
+                             const FusedParams& fp, int sm_count,
+                             Stream stream) {
+  switch (p.out_format) {
+    case QuantFormat::kE4M3FN:
+      return launch_fused_out<kIn, QuantFormat::kE4M3FN>(p, plan, fp, sm_count,
+                                                         stream);
+    case QuantFormat::kE4M3FNUZ:
+      return launch_fused_out<kIn, QuantFormat::kE4M3FNUZ>(p, plan, fp,
+                                                           sm_count, stream);
+    default:
+      return launch_fused_out<kIn, QuantFormat::kInt8>(p, plan, fp, sm_count,
+                                                       stream);
+  }
+}
+
+// Launches a validated, non-empty fused and/or masked problem on `stream`.
+inline Error launch_fused(const QuantProblem& p, Stream stream, int sm_count) {
+  if (sm_count < 1) sm_count = 1;
+  int64_t rows = 0;
+  const LaunchPlan plan = plan_fused(p, sm_count, &rows);
+  if (plan.items == 0) return kSuccess;
+  const FusedParams fp = make_fused_params(p, plan, rows);
+  switch (p.in_format) {
+    case InputFormat::kFloat32:
+      return launch_fused_in<InputFormat::kFloat32>(p, plan, fp, sm_count,
+                                                    stream);
+    case InputFormat::kFloat16:
+      return launch_fused_in<InputFormat::kFloat16>(p, plan, fp, sm_count,
+                                                    stream);
+    default:
+      return launch_fused_in<InputFormat::kBFloat16>(p, plan, fp, sm_count,
+                                                     stream);
+  }
+}
+
+}  // namespace gpu
+}  // namespace groupquant

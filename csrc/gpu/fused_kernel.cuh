@@ -1,0 +1,316 @@
+// The fused SiLU*mul and masked-MoE kernels (docs/fused_silu_moe.md), shared
+// by CUDA and HIP like quant_kernel.cuh, whose helpers they reuse: the input
+// unpacking, the group maximum, the scale, the encoders and the scale
+// writer are the plain kernel's own, so the quantization of y is the same
+// code; the plain kernels themselves are untouched by this file.
+//
+// Decomposition as in quant_kernel.cuh, with one more level: an item is
+// (expert, row, chunk of up to kChunk groups); unmasked problems are one
+// expert. A sub-group of `lanes` lanes owns an item. With fuse_silu_and_mul
+// every lane loads the gate vector and the up vector H elements further,
+// forms y = gq_silu_mul(gate, up) in registers, and from then on does what
+// the plain kernel does with its unpacked input. Masked rows (row >= clamp(
+// masked_m[e], 0, T), read here on the device) are skipped: no load, no
+// store, which also leaves the packed padding rows of a masked call alone.
+#pragma once
+
+#include <cstdint>
+
+#include "csrc/gpu/portability.h"
+#include "csrc/gpu/quant_kernel.cuh"
+#include "csrc/quant_math.h"
+
+namespace groupquant {
+namespace gpu {
+
+struct FusedParams {
+  // One expert's problem as the plain kernels see it (m = T rows of data, M
+  // unmasked) except items = experts * items_per_expert; x, q and s point at
+  // expert 0. k.chunk_div splits an expert's item into (row, chunk).
+  KernelParams k;
+  const int32_t* masked_m;  // null: not masked
+  int64_t items_per_expert;  // rows * chunks_per_row (rows: round_up(M, 4)
+                             // unmasked packed, else m)
+  FastDivU32 expert_div;     // by items_per_expert (narrow_items only)
+  int64_t x_expert_stride;   // elements
+  int64_t q_expert_stride;   // bytes
+  int64_t s_expert_stride;   // float / int32 words
+  int64_t up_offset;         // elements from gate to up (H), 0 unfused
+};
+
+// Where an item lives. `writes`: the item stores its scale word/floats (a
+// valid row, or an unmasked packed padding row, which is written as 0).
+struct FusedPos {
+  int64_t expert;
+  int64_t row;
+  int64_t chunk_index;
+  int64_t g0;
+  bool writes;
+  bool has_data;
+  bool valid[kChunk];
+};
+
+__device__ inline int64_t clamped_rows(const FusedParams& fp, int64_t expert) {
+  if (fp.masked_m == nullptr) return fp.k.m;
+  const int64_t v = fp.masked_m[expert];
+  return v < 0 ? 0 : (v > fp.k.m ? fp.k.m : v);
+}
+
+__device__ inline FusedPos fused_locate(const FusedParams& fp, int64_t item) {
+  const KernelParams& p = fp.k;
+  FusedPos pos;
+  const bool active = item < p.items;
+  pos.expert = 0;
+  pos.row = 0;
+  pos.chunk_index = 0;
+  if (active) {
+    if (p.narrow_items) {
+      // Multiply-shift divisions (fast_divmod.h), as the plain kernel's.
+      uint32_t e, rem, r, c;
+      fp.expert_div.divmod(static_cast<uint32_t>(item), e, rem);
+      p.chunk_div.divmod(rem, r, c);
+      pos.expert = e;
+      pos.row = r;
+      pos.chunk_index = c;
+    } else {
+      pos.expert = item / fp.items_per_expert;
+      const int64_t rem = item - pos.expert * fp.items_per_expert;
+      pos.row = rem / p.chunks_per_row;
+      pos.chunk_index = rem - pos.row * p.chunks_per_row;
+    }
+  }
+  const int64_t valid_rows = active ? clamped_rows(fp, pos.expert) : 0;
+  pos.has_data = active && pos.row < valid_rows;
+  // Unmasked packed: rows [m, rows) are the padding, written as zeros.
+  pos.writes = pos.has_data || (active && fp.masked_m == nullptr);
+  pos.g0 = pos.chunk_index * p.chunk;
+#pragma unroll
+  for (int j = 0; j < kChunk; ++j) {
+    pos.valid[j] = pos.has_data && j < p.chunk && pos.g0 + j < p.gpr;
+  }
+  return pos;
+}
+
+// quantize_vector's second half, on values already in float32 (y). The
+// clamp is always applied (the plain kernel's skipping of it is a shortcut
+// the fused path does not need), and so the software fnuz encoder is used.
+template <QuantFormat kOut, Div kDiv, int kVec>
+__device__ inline void quantize_values(float (&f)[kVec], float s, float r,
+                                       float qmin, float qmax, void* dst) {
+#pragma unroll
+  for (int e = 0; e < kVec; ++e) {
+    f[e] = gq_clamp_keep_nan(divide<kDiv>(f[e], s, r), qmin, qmax);
+  }
+  uint32_t packed[kVec / 4];
+#pragma unroll
+  for (int w = 0; w < kVec / 4; ++w) {
+    packed[w] = encode_pair<kOut, false>(f[4 * w], f[4 * w + 1]) |
+                (encode_pair<kOut, false>(f[4 * w + 2], f[4 * w + 3]) << 16);
+  }
+  OutVec<kVec>::store(dst, packed);
+}
+
+// ---- fast path: the plain kernel's vector preconditions, per expert -----
+
+// The expert's base pointers in a copy of the plain kernel's parameters, and
+// the item as the plain kernel's ItemPos: what load_item / process_item and
+// write_scales take.
+__device__ inline KernelParams expert_view(const FusedParams& fp,
+                                           int64_t expert, int in_bytes) {
+  KernelParams pe = fp.k;
+  pe.x = static_cast<const char*>(fp.k.x) +
+         expert * fp.x_expert_stride * in_bytes;
+  pe.q = static_cast<char*>(fp.k.q) + expert * fp.q_expert_stride;
+  pe.s = static_cast<char*>(fp.k.s) + expert * fp.s_expert_stride * 4;
+  return pe;
+}
+
+__device__ inline ItemPos as_item(const FusedPos& f) {
+  ItemPos pos;
+  pos.row = f.row;
+  pos.chunk_index = f.chunk_index;
+  pos.g0 = f.g0;
+  pos.active = f.writes;
+  pos.has_data = f.has_data;
+#pragma unroll
+  for (int j = 0; j < kChunk; ++j) pos.valid[j] = f.valid[j];
+  return pos;
+}
+
+// One group of y: unpack gate and up, y = gq_silu_mul, the group maximum,
+// the scale, then the plain kernel's exact division and encoders. Groups
+// are done one at a time to keep 2 x 8 values live per lane, not 4 x that.
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2>
+__device__ inline float fused_group(const KernelParams& p, bool in_chunk,
+                                    bool valid, const uint4 (&gate)[kNV],
+                                    const uint4 (&up)[kNV], char* dst) {
+  using In = Input<kIn>;
+  constexpr int kVec = 16 / In::kBytes;
+  if (!in_chunk) return 0.f;  // uniform: shuffles stay converged
+  float y[kNV][kVec];
+  float a = 0.f;
+#pragma unroll
+  for (int v = 0; v < kNV; ++v) {
+    float u[kVec];
+    In::unpack(gate[v], y[v]);
+    In::unpack(up[v], u);
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) y[v][i] = gq_silu_mul(y[v][i], u[i]);
+    a = fmaxf(a, abs_max_tree(y[v]));
+  }
+  a = group_max(a, p.lanes);
+  const float s = group_scale<kPow2>(p, a);
+  if (!valid) return s;
+  const int step = p.lanes * kVec;
+  if constexpr (kPow2) {
+    const float inv = pow2_reciprocal(s);
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      quantize_values<kOut, Div::kMulPow2>(y[v], s, inv, p.qmin, p.qmax,
+                                           dst + v * step);
+    }
+  } else if (gq_rcp_division_ok(s)) {
+    const float r = gq_rcp_rn(s);
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      quantize_values<kOut, Div::kRcp>(y[v], s, r, p.qmin, p.qmax,
+                                       dst + v * step);
+    }
+  } else {
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      quantize_values<kOut, Div::kIeee>(y[v], s, 0.f, p.qmin, p.qmax,
+                                        dst + v * step);
+    }
+  }
+  return s;
+}
+
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kFused, bool kPow2>
+__device__ inline void fused_vec_body(const FusedParams& fp) {
+  using In = Input<kIn>;
+  constexpr int kBytesIn = In::kBytes;
+  constexpr int kVec = 16 / kBytesIn;
+  const KernelParams& p = fp.k;
+  const int lanes = p.lanes;
+  const int lane = threadIdx.x & (lanes - 1);
+  const int64_t thread =
+      static_cast<int64_t>(blockIdx.x) * kBlockThreads + threadIdx.x;
+  const int64_t warp_first = thread & ~static_cast<int64_t>(kWarpSize - 1);
+  const int sub_in_warp = (threadIdx.x & (kWarpSize - 1)) >> p.lanes_log2;
+  const int64_t sub_stride =
+      (static_cast<int64_t>(gridDim.x) * kBlockThreads) >> p.lanes_log2;
+
+  for (int64_t base = warp_first >> p.lanes_log2; base < p.items;
+       base += sub_stride) {
+    const FusedPos f = fused_locate(fp, base + sub_in_warp);
+    const KernelParams pe =
+        expert_view(fp, f.has_data ? f.expert : 0, kBytesIn);
+    const ItemPos pos = as_item(f);
+    if constexpr (!kFused) {
+      // Masked, not fused: exactly the plain kernel's item code.
+      uint4 raw[kChunk][kNV];
+      load_item<kBytesIn>(pe, pos, lane, raw);
+      process_item<kIn, kOut, kNV, kPow2, true, false>(pe, pos, lane, raw);
+    } else {
+      uint4 gate[kChunk][kNV];
+      uint4 up[kChunk][kNV];
+      load_item<kBytesIn>(pe, pos, lane, gate);
+      // The up half: the same loads H elements further.
+      KernelParams pu = pe;
+      pu.x = static_cast<const char*>(pe.x) + fp.up_offset * kBytesIn;
+      load_item<kBytesIn>(pu, pos, lane, up);
+      char* qg = static_cast<char*>(pe.q) +
+                 (pos.has_data ? pos.row : 0) * pe.q_row_stride +
+                 pos.g0 * pe.group_size + lane * kVec;
+      float s[kChunk];
+#pragma unroll
+      for (int j = 0; j < kChunk; ++j) {
+        s[j] = fused_group<kIn, kOut, kNV, kPow2>(
+            pe, j < pe.chunk, pos.valid[j], gate[j], up[j],
+            qg + j * pe.group_size);
+      }
+      write_scales(pe, pos.active, pos.has_data, lane, pos.row,
+                   pos.chunk_index, pos.g0, s, pos.valid);
+    }
+  }
+}
+
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kFused>
+__global__ void __launch_bounds__(kBlockThreads)
+    fused_vec_kernel(const FusedParams fp) {
+  if (fp.k.ue8m0) {
+    fused_vec_body<kIn, kOut, kNV, kFused, true>(fp);
+  } else {
+    fused_vec_body<kIn, kOut, kNV, kFused, false>(fp);
+  }
+}
+
+// ---- generic path: any alignment, any group size --------------------------
+//
+// Scalar loads, two passes over each group (the second from L1/L2); y is
+// recomputed in the second pass, bit-identically (same code, same inputs).
+
+template <InputFormat kIn, bool kFused>
+__device__ inline float fused_value(const FusedParams& fp, const void* xrow,
+                                    int64_t i) {
+  using In = Input<kIn>;
+  const float g = In::load(xrow, i);
+  if constexpr (kFused) {
+    return gq_silu_mul(g, In::load(xrow, i + fp.up_offset));
+  } else {
+    return g;
+  }
+}
+
+template <InputFormat kIn, QuantFormat kOut, bool kFused>
+__global__ void __launch_bounds__(kBlockThreads)
+    fused_generic_kernel(const FusedParams fp) {
+  using In = Input<kIn>;
+  constexpr int kLanes = kGenericLanes;
+  const KernelParams& p = fp.k;
+  const int lane = threadIdx.x & (kLanes - 1);
+  const int64_t thread =
+      static_cast<int64_t>(blockIdx.x) * kBlockThreads + threadIdx.x;
+  const int64_t warp_first = thread & ~static_cast<int64_t>(kWarpSize - 1);
+  const int sub_in_warp = (threadIdx.x & (kWarpSize - 1)) / kLanes;
+  const int64_t sub_stride =
+      (static_cast<int64_t>(gridDim.x) * kBlockThreads) / kLanes;
+  const int64_t G = p.group_size;
+
+  for (int64_t base = warp_first / kLanes; base < p.items;
+       base += sub_stride) {
+    const FusedPos pos = fused_locate(fp, base + sub_in_warp);
+    const int64_t e = pos.has_data ? pos.expert : 0;
+    const int64_t r = pos.has_data ? pos.row : 0;
+    const void* xrow = static_cast<const char*>(p.x) +
+                       (e * fp.x_expert_stride + r * p.x_row_stride) * In::kBytes;
+    uint8_t* qrow = static_cast<uint8_t*>(p.q) + e * fp.q_expert_stride +
+                    r * p.q_row_stride;
+    float s[kChunk];
+#pragma unroll
+    for (int j = 0; j < kChunk; ++j) {
+      const int64_t first = (pos.g0 + j) * G;
+      float a = 0.f;
+      if (pos.valid[j]) {
+        for (int64_t i = lane; i < G; i += kLanes) {
+          a = gq_abs_max_step(a, fused_value<kIn, kFused>(fp, xrow, first + i));
+        }
+      }
+      a = group_max(a, kLanes);
+      s[j] = p.ue8m0 ? group_scale<true>(p, a) : group_scale<false>(p, a);
+      if (pos.valid[j]) {
+        for (int64_t i = lane; i < G; i += kLanes) {
+          const float y = fused_value<kIn, kFused>(fp, xrow, first + i);
+          qrow[first + i] = static_cast<uint8_t>(encode_one<kOut>(
+              gq_clamp_keep_nan(gq_div_rn(y, s[j]), p.qmin, p.qmax)));
+        }
+      }
+    }
+    write_scales(expert_view(fp, e, In::kBytes), pos.writes, pos.has_data,
+                 lane, pos.row, pos.chunk_index, pos.g0, s, pos.valid);
+  }
+}
+
+}  // namespace gpu
+}  // namespace groupquant
