@@ -13,7 +13,7 @@ installed or upgraded by apt in place is picked up without `clean --expunge`.
 load("//tools:cached_venv.bzl", "cached_venv")
 load("//tools:package_db.bzl", "package_db")
 
-# Exact pins (ENVIRONMENT.md): nvvm must match ptxas 13.0, and cuobjdump's
+# Exact pins (docs/toolchains.md, "CUDA toolkit"): nvvm must match ptxas 13.0, and cuobjdump's
 # oldest 13.x release reads our 13.0 objects.
 _WHEELS = """\
 nvidia-cuda-nvcc==13.0.88
