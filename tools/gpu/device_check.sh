@@ -14,6 +14,8 @@
 #              test_bitexact.py and test_validation.py
 #   sweep      the bench on a few shapes for each GROUPQUANT_GPU_TUNE variant
 #   bench      python -m groupquant.bench --device cuda (the default run)
+#   fusedbench the bench's fused SiLU-mul and masked MoE cases
+#   linear     examples/fp8_linear_bench.py (quant + cuBLAS blockwise GEMM)
 #   ncu        Nsight Compute on a few representative calls
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,10 +52,10 @@ for step in "$@"; do
       /tmp/gq_enccheck | tee "$OUT/encode_check.txt" | tail -5 || status=1
       ;;
     suite)
-      run_pytest pytest_cuda tests --backend=cuda -n 8 || status=1
+      run_pytest pytest_cuda tests/test_*.py examples/*_test.py --backend=cuda -n 8 -rfE || status=1
       ;;
     slow)
-      run_pytest pytest_cuda_slow tests/test_bitexact.py --backend=cuda --run-slow -k "large or 2_31 or slow" || status=1
+      run_pytest pytest_cuda_slow tests/test_bitexact.py --backend=cuda --run-slow -m slow -rfE || status=1
       ;;
     sanitize)
       for tool in memcheck initcheck racecheck; do
@@ -93,6 +95,15 @@ for step in "$@"; do
         grep -E "^\| (row|col_tma|packed|e4m3fn) " "/tmp/gq_var/$name.txt" | awk -F'|' '{print $2,$3,$4,$5,$6,$8,$9}'
       done
       tar czf "$OUT/variants.tgz" -C /tmp gq_var 2>/dev/null
+      ;;
+    fusedbench)
+      python3 -m groupquant.bench --device cuda --ops fused,masked --out "$OUT/bench_fused" \
+        ${FUSED_ARGS:-} >"$OUT/bench_fused_stdout.txt" 2>&1 || status=1
+      grep -vE "^\s*$|it/s|step/s" "$OUT/bench_fused_stdout.txt" | tail -40
+      ;;
+    linear)
+      python3 examples/fp8_linear_bench.py --json "$OUT/fp8_linear.json" >"$OUT/fp8_linear.txt" 2>&1 || status=1
+      tail -20 "$OUT/fp8_linear.txt"
       ;;
     bench)
       python3 -m groupquant.bench --device cuda --out "$OUT/bench" ${BENCH_ARGS:-} \
