@@ -62,10 +62,11 @@ class Fp8Linear(torch.nn.Module):
         self.s_weight.copy_(s)
 
     def quantize_input(self, x2d):
-        # Column-major scales [M, K/128] with strides (1, M): the layout
-        # cuBLAS's 1x128 activation scaling reads.
+        # Column-major scales [M, K/128] with strides (1, round_up(M, 4)):
+        # the layout cuBLAS's 1x128 activation scaling reads (with strides
+        # (1, M) it refused every M that is not a multiple of 4 on the H200).
         return groupquant.per_token_group_quant_fp8(x2d, BLOCK, dtype=torch.float8_e4m3fn, column_major_scales=True,
-                                                    use_ue8m0=self.use_ue8m0)
+                                                    tma_aligned_scales=True, use_ue8m0=self.use_ue8m0)
 
     def forward(self, x):
         lead = x.shape[:-1]

@@ -45,8 +45,11 @@ def scaled_mm(q_a, s_a, q_w, s_w):
 
 
 def quantize_operands(x, w, ue8m0):
+    # TMA-aligned column-major scales (strides (1, round_up(M, 4))): cuBLAS
+    # refused plain column-major ones (strides (1, M)) on the H200 whenever M
+    # was not a multiple of 4 (CUBLAS_STATUS_NOT_SUPPORTED at M = 1 and 17).
     q_a, s_a = groupquant.per_token_group_quant_fp8(x, 128, dtype=torch.float8_e4m3fn, column_major_scales=True,
-                                                    use_ue8m0=ue8m0)
+                                                    tma_aligned_scales=True, use_ue8m0=ue8m0)
     q_w, s_w = groupquant.per_block_quant_fp8(w, (128, 128), dtype=torch.float8_e4m3fn, use_ue8m0=ue8m0)
     return q_a, s_a, q_w, s_w
 
