@@ -113,9 +113,10 @@ for step in "$@"; do
     ncu)
       ncu --clock-control none --section SpeedOfLight --section WarpStateStats \
         --section LaunchStats --section Occupancy --section InstructionStats \
+        --section SchedulerStats \
         -k regex:quant_vec_kernel --launch-count ${NCU_COUNT:-4} \
         python3 tools/gpu/gpu_ncu_probe.py >"$OUT/ncu.txt" 2>&1 || status=1
-      grep -E "Duration|DRAM Throughput|Memory Throughput|Issue Slots Busy|Achieved Occupancy|Registers Per|Executed Ipc|Stall" "$OUT/ncu.txt" | head -60
+      grep -E "quant_vec_kernel|Duration|DRAM Throughput|Issue Slots Busy|Achieved Occupancy|Registers Per|Executed Instructions  |Warp Cycles Per Issued" "$OUT/ncu.txt" | head -60
       ;;
     *)
       echo "unknown step $step"; status=2
