@@ -27,6 +27,8 @@ def pytest_addoption(parser):
     group.addoption("--run-slow", action="store_true",
                     default=os.environ.get("GROUPQUANT_RUN_SLOW", "") not in ("", "0"),
                     help="also run tests marked slow (env GROUPQUANT_RUN_SLOW=1)")
+    group.addoption("--require-gpus", type=int, default=0,
+                    help="fail the session (never skip) when fewer devices of the backend exist")
 
 
 def pytest_configure(config):
@@ -53,6 +55,11 @@ def _check_backend(config):
 
 def pytest_sessionstart(session):
     session.config._groupquant_backend = _check_backend(session.config)
+    need = session.config.getoption("--require-gpus")
+    if need and torch.cuda.device_count() < need:
+        pytest.exit(f"groupquant tests need {need} {session.config._groupquant_backend} devices "
+                    f"(--require-gpus); this host has {torch.cuda.device_count()}",
+                    returncode=_EXIT_BACKEND_UNUSABLE)
     seed = session.config.getoption("--seed")
     session.config._groupquant_seed = seed if seed is not None else secrets.randbelow(2**31)
 
