@@ -96,8 +96,10 @@ DEQUANT_BLOCK_CASES = [
     ("s storage", _set(s=lambda a, d: _shrunk(torch.ones((2, 2), device=d), 8)), "s"),
     ("output shape", _set(output=lambda a, d: torch.empty((N, K - 1), device=d)), "output"),
     ("block_k 0", _set(block_k=0), "block_k"),
-    ("output overlaps q", _set(output=lambda a, d: a["q"].view(torch.uint8).reshape(-1)[:N * K // 4 * 4]
-                               .view(torch.float32)[:N * K // 4].as_strided((N, K), (0, 1))), "output"),
+    ("output overlaps q", _set(q=lambda a, d: a["output"].view(torch.uint8).reshape(-1)[:N * K]
+                               .view(torch.int8).reshape(N, K)), "output"),
+    ("output rows overlap", _set(output=lambda a, d: torch.empty((K,), device=d).as_strided((N, K), (0, 1))),
+     "output"),
 ]
 
 _OPS = {

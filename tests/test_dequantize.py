@@ -178,3 +178,21 @@ def test_reference_packed_matches_bench_decoding():
     x = random_input((10, 640), torch.bfloat16, gen)
     q, s = ref.per_token_group_quant_8bit_packed(x, 128)
     assert torch.equal(ref.unpack_ue8m0(s, 10, 5), packed_scales(s, 5))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+def test_output_rounding_dense(dtype, device):
+    """The float32 -> dtype rounding of the kernels against torch's, over a
+    dense sample of all float32 bit patterns (every 251st, plus every pattern
+    around the float16 subnormal/normal and overflow boundaries): with q = 1
+    the product is the scale itself, exactly."""
+    strided = torch.arange(0, 2 ** 32, 251, dtype=torch.int64)
+    edges = [0x33000000, 0x387FC000, 0x38800000 - 4096, 0x477FE000, 0x7F7F0000, 0x7F800000 - 8]
+    dense = torch.cat([torch.arange(e, e + 8192, dtype=torch.int64) for e in edges])
+    bits = torch.cat([strided, dense, dense | 0x80000000])
+    scales = (bits - ((bits >= 2 ** 31).to(torch.int64) << 32)).to(torch.int32).view(torch.float32)
+    m = scales.numel()
+    q = torch.ones((m, 1), dtype=torch.int8)
+    want = ref.dequantize_per_token_group(q, scales.reshape(m, 1), 1, dtype)
+    got = groupquant.dequantize_per_token_group(q.to(device), scales.reshape(m, 1).to(device), 1, dtype)
+    _assert_equal_bits(got, want, f"dense rounding -> {dtype}")

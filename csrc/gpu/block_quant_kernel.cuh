@@ -33,11 +33,16 @@ struct BlockQuantParams {
   bool ue8m0;
 };
 
-// a * b rounded once, immune to fast-math flags on CUDA.
+// a * b rounded once. __fmul_rn is never contracted into an FMA on CUDA;
+// on HIP, whose clang contracts by default, the pragma keeps this multiply
+// out of any FMA with the adds of the encoders it feeds after inlining.
 __device__ inline float mul_rn(float a, float b) {
 #if defined(__CUDA_ARCH__)
   return __fmul_rn(a, b);
 #else
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
   return a * b;
 #endif
 }
