@@ -1,5 +1,7 @@
 #include "csrc/consumer_validation.h"
 
+#include "csrc/dispatch_utils.h"
+
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
@@ -33,23 +35,6 @@ template <typename... Args>
   do {                                    \
     if (!(cond)) fail(op, __VA_ARGS__);   \
   } while (0)
-
-const char* dtype_name(ScalarType t) {
-  switch (t) {
-    case ScalarType::Float: return "torch.float32";
-    case ScalarType::Half: return "torch.float16";
-    case ScalarType::BFloat16: return "torch.bfloat16";
-    case ScalarType::Double: return "torch.float64";
-    case ScalarType::Char: return "torch.int8";
-    case ScalarType::Byte: return "torch.uint8";
-    case ScalarType::Int: return "torch.int32";
-    case ScalarType::Long: return "torch.int64";
-    case ScalarType::Float8_e4m3fn: return "torch.float8_e4m3fn";
-    case ScalarType::Float8_e4m3fnuz: return "torch.float8_e4m3fnuz";
-    case ScalarType::Float8_e5m2: return "torch.float8_e5m2";
-    default: return torch::headeronly::toString(t);
-  }
-}
 
 std::string device_name(DeviceType type, int32_t index) {
   std::string name;
@@ -242,30 +227,6 @@ void check_rows(const char* op, const Info& t, const View2D& v,
 
 int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 
-QuantFormat quant_format_of(ScalarType t) {
-  switch (t) {
-    case ScalarType::Float8_e4m3fn: return QuantFormat::kE4M3FN;
-    case ScalarType::Float8_e4m3fnuz: return QuantFormat::kE4M3FNUZ;
-    default: return QuantFormat::kInt8;
-  }
-}
-
-InputFormat float_format_of(ScalarType t) {
-  switch (t) {
-    case ScalarType::Float: return InputFormat::kFloat32;
-    case ScalarType::Half: return InputFormat::kFloat16;
-    default: return InputFormat::kBFloat16;
-  }
-}
-
-constexpr std::initializer_list<ScalarType> kFloatTypes = {
-    ScalarType::Float, ScalarType::Half, ScalarType::BFloat16};
-constexpr const char* kFloatNames =
-    "torch.float32, torch.float16 or torch.bfloat16";
-constexpr std::initializer_list<ScalarType> kCodeTypes = {
-    ScalarType::Float8_e4m3fn, ScalarType::Float8_e4m3fnuz, ScalarType::Char};
-constexpr const char* kCodeNames =
-    "torch.float8_e4m3fn, torch.float8_e4m3fnuz or torch.int8";
 
 void check_positive(const char* op, const char* name, int64_t v) {
   GQ_CHECK(v > 0, op, name, " must be > 0, got ", v);
@@ -290,9 +251,9 @@ DequantTensors read_dequant(const char* op, const Tensor& q, const Tensor& s,
   d.q = read_info(op, q, "q");
   d.s = read_info(op, s, "s");
   d.out = read_info(op, output, "output");
-  check_dtype(op, d.q, kCodeTypes, kCodeNames);
+  check_dtype(op, d.q, kQuantDtypes, kQuantDtypeNames);
   check_dtype(op, d.s, s_types, s_names);
-  check_dtype(op, d.out, kFloatTypes, kFloatNames);
+  check_dtype(op, d.out, kInputDtypes, kInputDtypeNames);
   check_device(op, d.q, d.q, device_type);
   check_device(op, d.s, d.q, device_type);
   check_device(op, d.out, d.q, device_type);
@@ -321,7 +282,7 @@ void finish_dequant(const char* op, const Tensor& q, const Tensor& s,
   p->m = d.q2.rows;
   p->k = d.q2.cols;
   p->q_format = quant_format_of(d.q.dtype);
-  p->out_format = float_format_of(d.out.dtype);
+  p->out_format = input_format_of(d.out.dtype);
   p->device_index =
       d.q.device_type == DeviceType::CPU ? -1 : d.q.device_index;
   if (p->empty()) return;
@@ -355,8 +316,8 @@ BlockQuantProblem validate_block_quant(const Tensor& input,
   Info x = read_info(op, input, "input");
   Info q = read_info(op, output_q, "output_q");
   Info s = read_info(op, output_s, "output_s");
-  check_dtype(op, x, kFloatTypes, kFloatNames);
-  check_dtype(op, q, kCodeTypes, kCodeNames);
+  check_dtype(op, x, kInputDtypes, kInputDtypeNames);
+  check_dtype(op, q, kQuantDtypes, kQuantDtypeNames);
   check_dtype(op, s, {ScalarType::Float}, "torch.float32");
   check_device(op, x, x, device_type);
   check_device(op, q, x, device_type);
@@ -395,7 +356,7 @@ BlockQuantProblem validate_block_quant(const Tensor& input,
   GQ_CHECK(p.qmin < p.qmax, op, "qmin must be < qmax (", qmax, "), got ", qmin);
   GQ_CHECK(p.qmax > 0.f, op, "qmax must be > 0, got ", qmax);
   p.out_format = quant_format_of(q.dtype);
-  p.in_format = float_format_of(x.dtype);
+  p.in_format = input_format_of(x.dtype);
   // Bounds beyond the format would make bytes depend on each backend's
   // overflow behaviour, as for the group ops.
   float lo = -448.f, hi = 448.f;
