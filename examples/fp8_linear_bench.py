@@ -9,7 +9,8 @@ whole forward (quantization + GEMM). Reported: median times per call, the
 FP8 layer's speedup over bf16 and the share of the layer's time spent in
 groupquant. Each timed call runs after a 256 MiB write that evicts L2 (the
 weights of one layer do not stay cached between uses in a real model);
-CUDA events bracket the call alone. --device=cpu times the dequantized CPU
+CUDA events bracket the call alone, with the GPU held busy until the host
+has queued it (device time, not host launch overhead). --device=cpu times the dequantized CPU
 path with perf_counter (a smoke test of the script, not a benchmark).
 """
 
@@ -61,6 +62,10 @@ class Timer:
         for start, end in events:
             if self.flush is not None:
                 self.flush.fill_(1)
+            # Keep the GPU busy while the host queues fn's kernels, so that
+            # the events time the device work, not Python's launch overhead
+            # (an eager layer call spends ~50-100 us on the host).
+            torch.cuda._sleep(400_000)
             start.record()
             fn()
             end.record()
