@@ -58,11 +58,16 @@ for step in "$@"; do
       run_pytest pytest_cuda_slow tests/test_bitexact.py --backend=cuda --run-slow -m slow -rfE || status=1
       ;;
     sanitize)
+      # SAN_FILES: the test files (default: bit-exactness and validation);
+      # SAN_TIMEOUT: seconds per tool (a cut-off log says so at its end).
       for tool in memcheck initcheck racecheck; do
-        compute-sanitizer --tool "$tool" --error-exitcode 1 --print-limit 20 \
-          python3 -m pytest -q -p no:cacheprovider tests/test_bitexact.py tests/test_validation.py \
-          --backend=cuda >"$OUT/sanitizer_$tool.txt" 2>&1 || status=1
-        grep -E "ERROR SUMMARY|passed|failed" "$OUT/sanitizer_$tool.txt" | tail -2
+        timeout "${SAN_TIMEOUT:-600}" compute-sanitizer --tool "$tool" --error-exitcode 1 --print-limit 20 \
+          python3 -m pytest -q -p no:cacheprovider ${SAN_FILES:-tests/test_bitexact.py tests/test_validation.py} \
+          --backend=cuda -n "${SAN_WORKERS:-6}" >"$OUT/sanitizer_$tool.txt" 2>&1
+        rc=$?
+        [[ $rc -eq 124 ]] && echo "TIMED OUT after ${SAN_TIMEOUT:-600} s" >>"$OUT/sanitizer_$tool.txt"
+        [[ $rc -ne 0 ]] && status=1
+        echo "$tool rc=$rc: $(grep -E "ERROR SUMMARY" "$OUT/sanitizer_$tool.txt" | sort | uniq -c | tr '\n' ' ') $(tail -1 "$OUT/sanitizer_$tool.txt")"
       done
       ;;
     sweep)
