@@ -1,5 +1,7 @@
 #include "csrc/validation.h"
 
+#include "csrc/dispatch_utils.h"
+
 #include <cmath>
 #include <cstdint>
 #include <sstream>
@@ -33,24 +35,6 @@ template <typename... Args>
   do {                            \
     if (!(cond)) fail(op, __VA_ARGS__); \
   } while (0)
-
-const char* dtype_name(ScalarType t) {
-  switch (t) {
-    case ScalarType::Float: return "torch.float32";
-    case ScalarType::Half: return "torch.float16";
-    case ScalarType::BFloat16: return "torch.bfloat16";
-    case ScalarType::Double: return "torch.float64";
-    case ScalarType::Char: return "torch.int8";
-    case ScalarType::Byte: return "torch.uint8";
-    case ScalarType::Int: return "torch.int32";
-    case ScalarType::Long: return "torch.int64";
-    case ScalarType::Float8_e4m3fn: return "torch.float8_e4m3fn";
-    case ScalarType::Float8_e4m3fnuz: return "torch.float8_e4m3fnuz";
-    case ScalarType::Float8_e5m2: return "torch.float8_e5m2";
-    case ScalarType::Float8_e5m2fnuz: return "torch.float8_e5m2fnuz";
-    default: return torch::headeronly::toString(t);
-  }
-}
 
 std::string device_name(DeviceType type, int32_t index) {
   std::string name;
@@ -299,22 +283,6 @@ struct Common {
   Info mm;  // masked_m, when masked
 };
 
-QuantFormat quant_format_of(ScalarType t) {
-  switch (t) {
-    case ScalarType::Float8_e4m3fn: return QuantFormat::kE4M3FN;
-    case ScalarType::Float8_e4m3fnuz: return QuantFormat::kE4M3FNUZ;
-    default: return QuantFormat::kInt8;
-  }
-}
-
-InputFormat input_format_of(ScalarType t) {
-  switch (t) {
-    case ScalarType::Float: return InputFormat::kFloat32;
-    case ScalarType::Half: return InputFormat::kFloat16;
-    default: return InputFormat::kBFloat16;
-  }
-}
-
 void check_device(const char* op, const Info& t, const Info& ref,
                   DeviceType expected) {
   GQ_REQUIRE(t.device_type == expected, op, t.name, " must be on a ",
@@ -343,9 +311,7 @@ Common check_common(const char* op, const Tensor& input,
   c.q = read_info(op, output_q, "output_q");
   *scale_info = read_info(op, scale, scale_name);
 
-  check_dtype_in(op, c.in,
-                 {ScalarType::Float, ScalarType::Half, ScalarType::BFloat16},
-                 "torch.float32, torch.float16 or torch.bfloat16");
+  check_dtype_in(op, c.in, kInputDtypes, kInputDtypeNames);
   check_dtype_in(op, c.q, q_types, q_expected);
 
   check_device(op, c.in, c.in, device_type);
@@ -617,9 +583,7 @@ QuantProblem validate_packed_quant(const Tensor& input, const Tensor& output_q,
   Info s;
   Common c = check_common(
       op, input, output_q, output_s_packed, "output_s_packed", &s,
-      {ScalarType::Float8_e4m3fn, ScalarType::Float8_e4m3fnuz,
-       ScalarType::Char},
-      "torch.float8_e4m3fn, torch.float8_e4m3fnuz or torch.int8", group_size,
+      kQuantDtypes, kQuantDtypeNames, group_size,
       eps, "min_8bit", min_8bit, "max_8bit", max_8bit, device_type, fm);
   check_dtype_in(op, s, {ScalarType::Int}, "torch.int32");
 

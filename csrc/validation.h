@@ -3,7 +3,7 @@
 // Failures throw through STD_TORCH_CHECK (RuntimeError in Python) with the
 // message "groupquant.<op>: <arg> must be <expected>, got <given>".
 //
-// What is checked (DESIGN.md "Validation", docs/architecture.md layouts):
+// What is checked (docs/contract.md, "Validation" and "Scale layouts"):
 // - dtypes of every tensor; strided layout; all tensors on one device of the
 //   type the calling backend serves (`device_type`).
 // - input [*lead, K] with last stride 1 and leading dims collapsible to one

@@ -3,6 +3,7 @@
 // translation unit is where nvcc instantiates the kernels for CUDA.
 #include "cuda/quant_cuda.h"
 
+#include "csrc/gpu/consumer_launch.h"
 #include "csrc/gpu/launch.h"
 
 namespace groupquant {
@@ -10,6 +11,14 @@ namespace cuda_backend {
 
 void launch_quant(const QuantProblem& problem, void* stream) {
   gpu::launch_on_stream(problem, stream);
+}
+
+void launch_block_quant(const BlockQuantProblem& problem, void* stream) {
+  gpu::block_quant_on_stream(problem, stream);
+}
+
+void launch_dequant(const DequantProblem& problem, void* stream) {
+  gpu::dequant_on_stream(problem, stream);
 }
 
 }  // namespace cuda_backend

@@ -3,6 +3,7 @@
 // current stream; this runs the kernel there.
 #pragma once
 
+#include "csrc/consumer_problem.h"
 #include "csrc/quant_problem.h"
 
 namespace groupquant {
@@ -13,6 +14,10 @@ namespace cuda_backend {
 // (STD_TORCH_CHECK, RuntimeError in Python) when the device cannot be made
 // current or the launch fails.
 void launch_quant(const QuantProblem& problem, void* stream);
+
+// The consumer-side ops (csrc/gpu/consumer_launch.h), same contract.
+void launch_block_quant(const BlockQuantProblem& problem, void* stream);
+void launch_dequant(const DequantProblem& problem, void* stream);
 
 }  // namespace cuda_backend
 }  // namespace groupquant

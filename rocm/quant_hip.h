@@ -2,6 +2,7 @@
 // registration file validates with torch's stable ABI, this runs the kernel.
 #pragma once
 
+#include "csrc/consumer_problem.h"
 #include "csrc/quant_problem.h"
 
 namespace groupquant {
@@ -13,6 +14,10 @@ namespace rocm_backend {
 // Python) when the device cannot be selected or the launch fails, e.g.
 // because the library holds no code object for the GPU's architecture.
 void launch_quant(const QuantProblem& problem, void* stream);
+
+// The consumer-side ops (csrc/gpu/consumer_launch.h), same contract.
+void launch_block_quant(const BlockQuantProblem& problem, void* stream);
+void launch_dequant(const DequantProblem& problem, void* stream);
 
 }  // namespace rocm_backend
 }  // namespace groupquant

@@ -8,6 +8,7 @@
 // code objects' kernel set and scratch use are checked by tests/rocm_build.
 #include "rocm/quant_hip.h"
 
+#include "csrc/gpu/consumer_launch.h"
 #include "csrc/gpu/launch.h"
 
 #if !defined(__HIPCC__)
@@ -19,6 +20,14 @@ namespace rocm_backend {
 
 void launch_quant(const QuantProblem& problem, void* stream) {
   gpu::launch_on_stream(problem, stream);
+}
+
+void launch_block_quant(const BlockQuantProblem& problem, void* stream) {
+  gpu::block_quant_on_stream(problem, stream);
+}
+
+void launch_dequant(const DequantProblem& problem, void* stream) {
+  gpu::dequant_on_stream(problem, stream);
 }
 
 }  // namespace rocm_backend

@@ -3,6 +3,7 @@
 // entry points shared with cuda/).
 #include <torch/csrc/stable/library.h>
 
+#include "csrc/gpu/gpu_consumer_ops.h"
 #include "csrc/gpu/gpu_ops.h"
 #include "rocm/quant_hip.h"
 
@@ -12,4 +13,15 @@ STABLE_TORCH_LIBRARY_IMPL(groupquant, CUDA, m) {
   m.impl("per_token_group_fp8_quant", TORCH_BOX(&RocmOps::fp8));
   m.impl("per_token_group_quant_int8", TORCH_BOX(&RocmOps::int8));
   m.impl("per_token_group_quant_8bit_packed", TORCH_BOX(&RocmOps::packed));
+}
+
+// The consumer-side ops (csrc/gpu/gpu_consumer_ops.h).
+using RocmConsumerOps =
+    groupquant::gpu::GpuConsumerOps<&groupquant::rocm_backend::launch_block_quant,
+                                    &groupquant::rocm_backend::launch_dequant>;
+
+STABLE_TORCH_LIBRARY_IMPL(groupquant, CUDA, m) {
+  m.impl("per_block_quant", TORCH_BOX(&RocmConsumerOps::per_block_quant));
+  m.impl("dequantize_per_token_group", TORCH_BOX(&RocmConsumerOps::dequant_group));
+  m.impl("dequantize_per_block", TORCH_BOX(&RocmConsumerOps::dequant_block));
 }

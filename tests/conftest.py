@@ -27,11 +27,14 @@ def pytest_addoption(parser):
     group.addoption("--run-slow", action="store_true",
                     default=os.environ.get("GROUPQUANT_RUN_SLOW", "") not in ("", "0"),
                     help="also run tests marked slow (env GROUPQUANT_RUN_SLOW=1)")
+    group.addoption("--require-gpus", type=int, default=0,
+                    help="fail the session (never skip) when fewer devices of the backend exist")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: large problems; run with --run-slow")
-    config.addinivalue_line("markers", "gpu_only: needs a CUDA/ROCm backend")
+    config.addinivalue_line("markers", "gpu_only: needs a CUDA/ROCm backend (deselected with --backend=cpu)")
+    config.addinivalue_line("markers", "multi_gpu: needs two GPUs (deselected on hosts with fewer)")
 
 
 def _check_backend(config):
@@ -52,6 +55,11 @@ def _check_backend(config):
 
 def pytest_sessionstart(session):
     session.config._groupquant_backend = _check_backend(session.config)
+    need = session.config.getoption("--require-gpus")
+    if need and torch.cuda.device_count() < need:
+        pytest.exit(f"groupquant tests need {need} {session.config._groupquant_backend} devices "
+                    f"(--require-gpus); this host has {torch.cuda.device_count()}",
+                    returncode=_EXIT_BACKEND_UNUSABLE)
     seed = session.config.getoption("--seed")
     session.config._groupquant_seed = seed if seed is not None else secrets.randbelow(2**31)
 
@@ -65,24 +73,41 @@ def pytest_report_header(config):
     return lines
 
 
-def _deselect_gpu_only(config, items):
-    """gpu_only tests leave a CPU run as *deselected* (reported, never passed)."""
-    if config.getoption("--backend") != "cpu":
-        return
-    gpu = [item for item in items if "gpu_only" in item.keywords]
-    if gpu:
-        config.hook.pytest_deselected(items=gpu)
-        items[:] = [item for item in items if "gpu_only" not in item.keywords]
+def _deselection_rules(config):
+    """(marker, why) for every marker whose tests cannot run in this session.
+
+    Such tests are deselected, not skipped: a skip would count among the
+    results as if the case had been covered, and the summary line names them.
+    """
+    rules = []
+    if not config.getoption("--run-slow"):
+        rules.append(("slow", "slow: run with --run-slow (or GROUPQUANT_RUN_SLOW=1)"))
+    backend = config._groupquant_backend
+    if backend == "cpu":
+        rules.append(("gpu_only", "gpu_only: the backend under test is the CPU (run with --backend=cuda|rocm)"))
+    elif torch.cuda.device_count() < 2:
+        rules.append(("multi_gpu", f"multi_gpu: {torch.cuda.device_count()} {backend} device(s) here"))
+    return rules
 
 
 def pytest_collection_modifyitems(config, items):
-    _deselect_gpu_only(config, items)
-    if config.getoption("--run-slow"):
-        return
-    skip_slow = pytest.mark.skip(reason="slow: run with --run-slow or GROUPQUANT_RUN_SLOW=1")
+    kept, reasons = [], {}
+    rules = _deselection_rules(config)
     for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip_slow)
+        why = next((why for marker, why in rules if item.get_closest_marker(marker)), None)
+        if why is None:
+            kept.append(item)
+        else:
+            reasons.setdefault(why, []).append(item)
+    if reasons:
+        config.hook.pytest_deselected(items=[i for group in reasons.values() for i in group])
+        items[:] = kept
+    config._groupquant_deselected = {why: len(group) for why, group in reasons.items()}
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for why, n in getattr(config, "_groupquant_deselected", {}).items():
+        terminalreporter.write_line(f"groupquant: deselected {n} test(s), {why}")
 
 
 @pytest.fixture(scope="session")

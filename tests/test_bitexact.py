@@ -4,13 +4,15 @@ Outputs are poisoned before every call, so a byte the kernel forgot to
 write (or wrote outside the view) shows up as a mismatch.
 """
 
+import math
+
 import pytest
 import torch
 
 import groupquant
-from gq_testutil import (FP8_DTYPES, IN_DTYPES, OUT_DTYPES, STRIDED_LAYOUTS, alloc_q,
-                         assert_same_bits, check_against_reference, expected, misaligned,
-                         q_bytes, random_input, run_op, strided_rows, untouched_outside_view)
+from gq_testutil import (FP8_DTYPES, IN_DTYPES, OPS, OUT_DTYPES, STRIDED_LAYOUTS, alloc_q,
+                         assert_same_bits, check_against_reference, expected, f32_bits, misaligned,
+                         poison_, q_bytes, random_input, run_op, strided_rows, untouched_outside_view)
 from groupquant import _layouts
 from groupquant import reference as ref
 
@@ -18,7 +20,7 @@ from groupquant import reference as ref
 def _variants():
     """(out_dtype, layout, ue8m0) for every op and layout."""
     out = [(d, lay, u) for d in FP8_DTYPES for lay in STRIDED_LAYOUTS for u in (False, True)]
-    out += [(torch.int8, lay, False) for lay in ("row", "col")]
+    out += [(torch.int8, lay, False) for lay in STRIDED_LAYOUTS]
     out += [(d, "packed", True) for d in OUT_DTYPES]
     return out
 
@@ -58,7 +60,8 @@ def test_row_counts(m, variant, device, gen):
     check_against_reference(x, 128, out_dtype, layout, ue8m0)
 
 
-@pytest.mark.parametrize("shape", [(2, 3, 256), (2, 0, 256), (256,), (1, 1, 1, 128), (4, 5, 384), (3, 0)],
+@pytest.mark.parametrize("shape", [(2, 3, 256), (2, 0, 256), (256,), (1, 1, 1, 128), (4, 5, 384), (3, 0),
+                                   (2, 5, 3, 256), (0, 0)],
                          ids=str)
 @pytest.mark.parametrize("variant", VARIANTS[::2] + [(torch.int8, "col", False)], ids=_vid)
 def test_nd_and_empty_inputs(shape, variant, device, gen):
@@ -82,7 +85,7 @@ def test_strided_rows(variant, device, gen):
 @pytest.mark.parametrize("in_dtype", IN_DTYPES, ids=str)
 @pytest.mark.parametrize("variant", [(torch.float8_e4m3fn, "row", False), (torch.float8_e4m3fnuz, "tma", True),
                                      (torch.int8, "row", False), (torch.float8_e4m3fn, "packed", True)], ids=_vid)
-@pytest.mark.parametrize("offset,pad", [(1, 1), (3, 0), (1, 5), (7, 3)])
+@pytest.mark.parametrize("offset,pad", [(1, 1), (3, 0), (1, 5), (7, 3), (0, 1), (0, 8)])
 def test_unaligned_input(in_dtype, variant, offset, pad, device, gen):
     out_dtype, layout, ue8m0 = variant
     x = misaligned(random_input((13, 384), in_dtype, gen, device), offset, pad)
@@ -90,10 +93,11 @@ def test_unaligned_input(in_dtype, variant, offset, pad, device, gen):
 
 
 @pytest.mark.parametrize("dtype", FP8_DTYPES, ids=str)
-@pytest.mark.parametrize("offset,pad", [(0, 0), (1, 1), (5, 16), (2, 3)])
-def test_out_q_strided_and_unaligned(dtype, offset, pad, device, gen):
+@pytest.mark.parametrize("offset,pad", [(0, 0), (1, 1), (5, 16), (2, 3), (3, 0)])
+@pytest.mark.parametrize("in_dtype", IN_DTYPES, ids=str)
+def test_out_q_strided_and_unaligned(in_dtype, dtype, offset, pad, device, gen):
     m, k = 11, 256
-    x = random_input((m, k), torch.float32, gen, device)
+    x = random_input((m, k), in_dtype, gen, device)
     buf = alloc_q((offset + m * (k + pad) + 16,), dtype, device)
     out_q = buf.as_strided((m, k), (k + pad, 1), offset)
     q, s = run_op(x, 64, dtype, "row", out_q=out_q)
@@ -101,6 +105,26 @@ def test_out_q_strided_and_unaligned(dtype, offset, pad, device, gen):
     assert_same_bits(q_bytes(q), q_bytes(q_want), "q (into out_q)")
     assert_same_bits(s.cpu().view(torch.int32), s_want.view(torch.int32), "s")
     untouched_outside_view(out_q, "out_q gaps")
+
+
+@pytest.mark.parametrize("out_dtype", [torch.float8_e4m3fn, torch.int8], ids=str)
+@pytest.mark.parametrize("in_dtype", IN_DTYPES, ids=str)
+def test_scales_with_padded_row_stride(in_dtype, out_dtype, device, gen):
+    """Row-major scales that are a slice of a wider buffer: the values land
+    in the view, the gap after each row stays untouched."""
+    m, k, g = 40, 1024, 128
+    x = random_input((m, k), in_dtype, gen, device)
+    s = poison_(torch.empty((m, k // g + 5), dtype=torch.float32, device=device))[:, : k // g]
+    q = alloc_q((m, k), out_dtype, device)
+    lo, hi = ref.default_qmin(out_dtype), ref.default_qmax(out_dtype)
+    if out_dtype == torch.int8:
+        OPS.per_token_group_quant_int8(x, q, s, g, 1e-10, lo, hi)
+    else:
+        OPS.per_token_group_fp8_quant(x, q, s, g, 1e-10, lo, hi, False)
+    q_want, s_want = expected(x, g, out_dtype)
+    assert_same_bits(q_bytes(q), q_bytes(q_want), "q")
+    assert_same_bits(f32_bits(s), f32_bits(s_want), "s (row stride K/G + 5)")
+    untouched_outside_view(s, "gaps between scale rows")
 
 
 @pytest.mark.parametrize("variant", [(torch.float8_e4m3fn, "row", False), (torch.float8_e4m3fnuz, "col", True),
@@ -121,6 +145,88 @@ def test_eps(variant, eps, device, gen):
 def test_custom_bounds(out_dtype, qmin, qmax, layout, device, gen):
     x = random_input((29, 512), torch.bfloat16, gen, device, spread=10)
     check_against_reference(x, 128, out_dtype, layout, layout == "packed", qmin=qmin, qmax=qmax)
+
+
+# The GPU kernel picks, per launch, whether to clamp to [qmin, qmax] or let
+# the encoder saturate, and for e4m3fnuz whether to go through the e4m3fn
+# conversion (bounds inside +-224) or the software encoder
+# (csrc/gpu/quant_dispatch.cuh, encode_mode). Each mode, with and without
+# UE8M0, on finite and on non-finite inputs; the "biting" bounds have
+# qmin > -qmax, so quotients below qmin really are clamped.
+ENCODER_MODES = [
+    ("fn-saturate", torch.float8_e4m3fn, -448.0, 448.0),
+    ("fn-clamp", torch.float8_e4m3fn, -448.0, 300.0),
+    ("fn-clamp-biting", torch.float8_e4m3fn, -100.0, 448.0),
+    ("fnuz-via-fn-saturate", torch.float8_e4m3fnuz, -224.0, 224.0),
+    ("fnuz-via-fn-clamp", torch.float8_e4m3fnuz, -100.0, 200.0),
+    ("fnuz-software-saturate", torch.float8_e4m3fnuz, -240.0, 240.0),
+    ("fnuz-software-clamp", torch.float8_e4m3fnuz, -230.0, 230.0),
+    ("fnuz-software-clamp-biting", torch.float8_e4m3fnuz, -100.0, 240.0),
+    ("int8-saturate", torch.int8, -128.0, 127.0),
+    ("int8-clamp", torch.int8, -100.0, 100.0),
+    ("int8-clamp-biting", torch.int8, -50.0, 127.0),
+]
+
+_SPECIALS = (math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-40, -1e-40, 3e38, -3e38, 448.0, 1e-8)
+
+
+def _with_specials(x, gen):
+    """x with about one element in 50 replaced by a non-finite, signed-zero,
+    subnormal or huge value."""
+    flat = x.view(-1)
+    picks = torch.randint(0, flat.numel(), (max(1, flat.numel() // 50),), generator=gen)
+    values = torch.tensor(_SPECIALS, dtype=torch.float32)
+    flat[picks] = values[torch.randint(0, len(_SPECIALS), picks.shape, generator=gen)].to(x.dtype)
+    return x
+
+
+@pytest.mark.parametrize("mode,out_dtype,qmin,qmax", ENCODER_MODES, ids=[m[0] for m in ENCODER_MODES])
+@pytest.mark.parametrize("ue8m0", [False, True], ids=["f32", "ue8m0"])
+@pytest.mark.parametrize("specials", [False, True], ids=["finite", "specials"])
+@pytest.mark.parametrize("in_dtype", IN_DTYPES, ids=str)
+def test_custom_bounds_every_encoder_mode(mode, out_dtype, qmin, qmax, ue8m0, specials, in_dtype, device, gen):
+    x = random_input((40, 1024), in_dtype, gen, device=torch.device("cpu"), spread=10)
+    if specials:
+        x = _with_specials(x, gen)
+    # int8 has UE8M0 scales only through the packed op.
+    layout = "packed" if ue8m0 and out_dtype == torch.int8 else "row"
+    check_against_reference(x.to(device), 128, out_dtype, layout, ue8m0, qmin=qmin, qmax=qmax, context=mode)
+
+
+# Shapes that reach each GPU vectorization path: 1..16 lanes per group,
+# 1/2/4-vector loads, chunk tails, the generic (odd group size) path, packed
+# padding rows. (in_dtype, M, K, G). The two largest only on GPU backends:
+# they add little to the CPU kernel's checks and a minute to its target.
+_GPU = pytest.mark.gpu_only
+KERNEL_SHAPES = [
+    (torch.bfloat16, 1, 7168, 128), (torch.bfloat16, 3, 7168, 128), (torch.bfloat16, 5, 7168, 128),
+    (torch.bfloat16, 16, 7168, 128), (torch.bfloat16, 1000, 7168, 128),
+    pytest.param(torch.bfloat16, 4097, 7168, 128, marks=_GPU),
+    (torch.bfloat16, 33, 128, 128), (torch.bfloat16, 7, 384, 128), (torch.bfloat16, 9, 640, 128),
+    (torch.bfloat16, 13, 256, 64), (torch.bfloat16, 13, 64, 32), (torch.bfloat16, 13, 32, 16),
+    (torch.bfloat16, 13, 16, 8), (torch.bfloat16, 6, 8, 8), (torch.bfloat16, 11, 512, 256),
+    (torch.bfloat16, 11, 1536, 512), (torch.bfloat16, 11, 2048, 1024), (torch.bfloat16, 11, 384, 96),
+    (torch.bfloat16, 11, 300, 100), (torch.bfloat16, 3, 21, 7), (torch.bfloat16, 4, 5, 1),
+    (torch.bfloat16, 2, 14336, 7168), (torch.float32, 7, 512, 128), (torch.float32, 7, 256, 4),
+    (torch.float32, 7, 64, 2), (torch.float32, 5, 3072, 1024), (torch.float16, 7, 1024, 128),
+    (torch.float16, 7, 72, 24), pytest.param(torch.float32, 2000, 4096, 128, marks=_GPU),
+    (torch.float16, 300, 7168, 128),
+]
+
+
+def _shape_id(p):
+    d, m, k, g = p.values if hasattr(p, "values") else p
+    return f"{str(d)[6:]}-{m}x{k}-G{g}"
+
+
+@pytest.mark.parametrize("in_dtype,m,k,g", KERNEL_SHAPES, ids=[_shape_id(p) for p in KERNEL_SHAPES])
+@pytest.mark.parametrize("variant", [(torch.float8_e4m3fn, "row", False), (torch.int8, "row", False),
+                                     (torch.float8_e4m3fn, "tma", False), (torch.int8, "tma", False),
+                                     (torch.float8_e4m3fn, "packed", True)], ids=_vid)
+def test_kernel_shape_paths(in_dtype, m, k, g, variant, device, gen):
+    out_dtype, layout, ue8m0 = variant
+    x = random_input((m, k), in_dtype, gen, device)
+    check_against_reference(x, g, out_dtype, layout, ue8m0, context=f"M={m} K={k} G={g}")
 
 
 # ----------------------------------------------------------- public API
@@ -176,7 +282,8 @@ def test_default_dtype_is_platform_fp8(device):
 
 @pytest.mark.slow
 def test_more_than_2_pow_31_elements(device, gen):
-    """64-bit indexing: rows past element 2^31 must be right (checked row-wise)."""
+    """64-bit indexing: rows past element 2^31 must be right (checked row-wise),
+    in every scale layout; the packed padding rows past M must be zero."""
     k, g = 4096, 128
     m = (1 << 31) // k + 3
     block = random_input((64, k), torch.bfloat16, gen, device)
@@ -186,15 +293,18 @@ def test_more_than_2_pow_31_elements(device, gen):
     x[full:] = block[: m - full]
     tail_rows = torch.arange(m - 8, m)
     x[tail_rows] = random_input((8, k), torch.bfloat16, gen, device, spread=30)
-    for layout in ("tma", "packed"):
-        q, s = run_op(x, g, torch.float8_e4m3fn, layout, ue8m0=True)
-        rows = torch.cat([torch.tensor([0, 1, m // 2, (1 << 31) // k - 1, (1 << 31) // k]), tail_rows])
-        q_want, s_want = ref.quantize_reference(x[rows].cpu(), g, 1e-10, -448.0, 448.0, torch.float8_e4m3fn, True)
+    rows = torch.cat([torch.tensor([0, 1, m // 2, (1 << 31) // k - 1, (1 << 31) // k]), tail_rows])
+    for layout, ue8m0 in (("row", False), ("col", False), ("tma", True), ("packed", True)):
+        q, s = run_op(x, g, torch.float8_e4m3fn, layout, ue8m0=ue8m0)
+        q_want, s_want = ref.quantize_reference(x[rows].cpu(), g, 1e-10, -448.0, 448.0, torch.float8_e4m3fn, ue8m0)
         assert_same_bits(q[rows].cpu().view(torch.uint8), q_want.view(torch.uint8), f"q rows {layout}")
         if layout == "packed":
             # Row r's words are contiguous after .contiguous(); LE bytes = groups.
             exp_bytes = s.cpu().contiguous().view(torch.uint8).reshape(m, -1)[rows, : k // g]
             assert_same_bits(exp_bytes, ref.ue8m0_byte(s_want), "s_packed bytes")
+            padding = _layouts.packed_whole_buffer(s).view(-1, _layouts.round_up(m, 4))[:, m:].cpu()
+            assert bool((padding == 0).all()), f"packed padding rows not zero: {padding.unique().tolist()}"
         else:
-            assert_same_bits(s[rows].cpu().contiguous().view(torch.int32), s_want.view(torch.int32), "s rows")
+            assert_same_bits(s[rows].cpu().contiguous().view(torch.int32), s_want.view(torch.int32),
+                             f"s rows {layout}")
         del q, s

@@ -7,7 +7,8 @@ import torch
 from torch.library import opcheck
 
 import groupquant
-from gq_testutil import FP8_DTYPES, OPS, alloc_q, alloc_scales, assert_same_bits, q_bytes
+from gq_testutil import (FP8_DTYPES, OPS, alloc_q, alloc_scales, assert_same_bits, expected, poison_,
+                         q_bytes, random_input)
 from groupquant import _layouts
 
 # torch's schema check compares outputs with allclose, which has no FP8
@@ -115,14 +116,10 @@ def test_compile_out_q(device):
 
 
 # --------------------------------------------------------------- GPU only
+# Deselected under --backend=cpu (conftest.py), never skipped.
 
-def _gpu(device):
-    if device.type != "cuda":
-        pytest.skip("GPU behaviour; the backend under test is the CPU")
-
-
+@pytest.mark.gpu_only
 def test_cuda_graph_capture_and_replay(device):
-    _gpu(device)
     x = torch.randn((64, 1024), device=device, dtype=torch.bfloat16)
     for name, fn in _CALLS.items():
         fn(x)  # warm up outside capture
@@ -137,11 +134,42 @@ def test_cuda_graph_capture_and_replay(device):
             _same(out, fn(x), f"graph replay {name}")
 
 
+@pytest.mark.gpu_only
+@pytest.mark.parametrize("layout", ["row", "tma", "packed"])
+def test_graph_captured_on_side_stream_matches_reference(layout, device):
+    """The low-level op captured into a CUDA graph on a non-default stream,
+    outputs poisoned after capture: one replay writes every byte of the
+    reference's q and scales (packed padding rows included)."""
+    x = random_input((256, 7168), torch.bfloat16, torch.Generator().manual_seed(7), device)
+    q, s = alloc_q(x.shape, torch.float8_e4m3fn, device), alloc_scales((256,), 256, 56, device, layout)
+    side = torch.cuda.Stream(device=device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.stream(side):
+        with torch.cuda.graph(graph, stream=side):
+            if layout == "packed":
+                OPS.per_token_group_quant_8bit_packed(x, q, s, 128, 1e-10, -448.0, 448.0)
+            else:
+                OPS.per_token_group_fp8_quant(x, q, s, 128, 1e-10, -448.0, 448.0, False)
+    torch.cuda.synchronize(device)
+    poison_(q)
+    poison_(s)
+    torch.cuda.synchronize(device)
+    graph.replay()
+    torch.cuda.synchronize(device)
+    q_want, s_want = expected(x, 128, torch.float8_e4m3fn, layout)
+    assert_same_bits(q_bytes(q), q_bytes(q_want), "q after replay")
+    if layout == "packed":
+        assert_same_bits(_layouts.packed_whole_buffer(s).cpu(), s_want, "s_packed after replay")
+    else:
+        assert_same_bits(s.cpu().contiguous().view(torch.int32), s_want.view(torch.int32), "s after replay")
+
+
+@pytest.mark.gpu_only
 def test_runs_on_current_non_default_stream(device):
     """The kernel must run on the current stream: x is written on a busy
     side stream right before the op, so a kernel on any other stream reads
     stale data."""
-    _gpu(device)
     x = torch.zeros((256, 1024), device=device)
     new = torch.randn_like(x)
     want = groupquant.per_token_group_quant_fp8(new, 128)
@@ -155,10 +183,9 @@ def test_runs_on_current_non_default_stream(device):
     _same(got, want, "non-default stream")
 
 
+@pytest.mark.gpu_only
+@pytest.mark.multi_gpu
 def test_second_device(device):
-    _gpu(device)
-    if torch.cuda.device_count() < 2:
-        pytest.skip("only one GPU on this host")
     x = torch.randn((33, 512), device="cuda:1")
     with torch.cuda.device(0):
         for name, fn in _CALLS.items():

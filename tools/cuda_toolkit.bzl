@@ -4,11 +4,16 @@ Default: CUDA 13.0 from pinned PyPI wheels (nvcc, crt, nvvm, cccl, runtime,
 plus cuobjdump to inspect the SASS we ship), installed once into a cached
 venv. With CUDA_PATH set, that system toolkit is used instead. The rule only
 runs when a CUDA target is built, so CPU builds never need a toolkit.
+
+A CUDA_PATH without nvcc fails the fetch, and a failed fetch is retried on
+the next command; the host's package database is read too, so a toolkit
+installed or upgraded by apt in place is picked up without `clean --expunge`.
 """
 
 load("//tools:cached_venv.bzl", "cached_venv")
+load("//tools:package_db.bzl", "package_db")
 
-# Exact pins (ENVIRONMENT.md): nvvm must match ptxas 13.0, and cuobjdump's
+# Exact pins (docs/toolchains.md, "CUDA toolkit"): nvvm must match ptxas 13.0, and cuobjdump's
 # oldest 13.x release reads our 13.0 objects.
 _WHEELS = """\
 nvidia-cuda-nvcc==13.0.88
@@ -44,11 +49,12 @@ cc_library(
 
 _WRAPPER = """#!/bin/sh
 # Toolkit identity (part of every CUDA action's key): {identity}
-here="$(dirname "$(readlink -f "$0")")"
-exec "$here/cuda/bin/{tool}" "$@"
+exec "{root}/bin/{tool}" "$@"
 """
 
 def _cuda_toolkit_impl(rctx):
+    # Read, not used: makes installing a package re-run this rule.
+    rctx.read(rctx.attr.package_db)
     system = rctx.os.environ.get("CUDA_PATH", "")
     if system:
         root = system
@@ -62,23 +68,37 @@ def _cuda_toolkit_impl(rctx):
             fail("groupquant: the pinned CUDA wheels installed but %s/bin/nvcc is missing" % root)
     rctx.symlink(root, "cuda")
 
-    # Sandboxed actions see only declared inputs under execroot, and nvcc finds
-    # nvcc.profile and its headers next to the path it was started from. These
-    # wrappers start the real binaries from the real toolkit folder; they hold
-    # no absolute path, so action keys stay machine-independent.
-    # The wrappers are the only toolkit files actions see, so they carry the
-    # toolkit's identity: a different nvcc means different action keys and no
-    # stale remote-cache hits.
+    # nvcc finds nvcc.profile, cicc, ptxas and its own headers next to the
+    # path it was started from, and those are no action inputs: the wrappers
+    # start the real binaries in the real toolkit folder, by absolute path,
+    # which a sandbox and a remote worker (README: worker image) both see.
+    # That path is the toolkit's identity (CUDA_PATH, or the venv named by
+    # the hash of the pins under GROUPQUANT_CACHE_DIR), and the wrappers,
+    # the only toolkit files actions list, also carry nvcc's version line:
+    # a different nvcc means different action keys and no stale cache hits.
     identity = rctx.execute([root + "/bin/nvcc", "--version"]).stdout.strip().split("\n")[-1]
     for tool in ["nvcc", "cuobjdump"]:
-        rctx.file(tool, _WRAPPER.format(tool = tool, identity = identity), executable = True)
+        rctx.file(tool, _WRAPPER.format(tool = tool, identity = identity, root = root), executable = True)
     cudart = "cuda/lib/libcudart_static.a"
     if rctx.execute(["test", "-f", root + "/lib64/libcudart_static.a"]).return_code == 0:
         cudart = "cuda/lib64/libcudart_static.a"
     rctx.file("BUILD.bazel", _BUILD.format(cudart = cudart))
 
-cuda_toolkit = repository_rule(
+_cuda_toolkit = repository_rule(
     implementation = _cuda_toolkit_impl,
+    attrs = {
+        "package_db": attr.label(mandatory = True, allow_single_file = True, doc = "The host package database (tools/package_db.bzl); read so that installs re-run the rule."),
+    },
     environ = ["CUDA_PATH", "GROUPQUANT_CACHE_DIR", "HOME"],
     doc = "CUDA toolkit from pinned PyPI wheels, or a system one via CUDA_PATH.",
 )
+
+def cuda_toolkit(name):
+    """@NAME: nvcc, cuobjdump, headers and static cudart; see the file doc.
+
+    Args:
+      name: the repository name (upstream rules_cuda's is local_cuda).
+    """
+    if not native.existing_rule("groupquant_package_db"):
+        package_db(name = "groupquant_package_db")
+    _cuda_toolkit(name = name, package_db = "@groupquant_package_db//:db")

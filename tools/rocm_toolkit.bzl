@@ -2,8 +2,15 @@
 
 Search order: $ROCM_PATH/bin, /opt/rocm/bin, then PATH (Debian's `hipcc`
 package). hipcc picks the NVIDIA platform when nvcc is installed, so the
-wrapper always exports HIP_PLATFORM=amd. Only fetched when ROCm is built.
+wrapper always exports HIP_PLATFORM=amd. Only fetched when ROCm is built
+(or analysed: the build-rule tests in `//...`).
+
+A missing hipcc is not a cached verdict: the rule reads the host's package
+database (tools/package_db.bzl), so `apt-get install -y hipcc` re-runs it,
+as does a change of PATH or ROCM_PATH.
 """
+
+load("//tools:package_db.bzl", "package_db")
 
 _BUILD = """
 load("@rules_cc//cc:defs.bzl", "cc_library")
@@ -30,7 +37,7 @@ exec "{hipcc}" "$@"
 """
 
 _MISSING = """#!/bin/sh
-echo "groupquant: hipcc not found (\\$ROCM_PATH/bin, /opt/rocm/bin, PATH); install ROCm or run: apt-get install -y hipcc" >&2
+echo "groupquant: hipcc not found (\\$ROCM_PATH/bin, /opt/rocm/bin, PATH); install ROCm or run: apt-get install -y hipcc (a ROCm installed without the package manager: set ROCM_PATH)" >&2
 exit 1
 """
 
@@ -47,6 +54,8 @@ def _find_hipcc(rctx):
     return str(found) if found else None
 
 def _rocm_toolkit_impl(rctx):
+    # Read, not used: makes installing a package re-run this rule.
+    rctx.read(rctx.attr.package_db)
     hipcc = _find_hipcc(rctx)
     if not hipcc:
         # Analysis (e.g. the build-rule tests in `//...`) needs no compiler, so
@@ -72,8 +81,21 @@ def _rocm_toolkit_impl(rctx):
             break
     rctx.file("BUILD.bazel", _BUILD.format(linkopts = repr(linkopts)))
 
-rocm_toolkit = repository_rule(
+_rocm_toolkit = repository_rule(
     implementation = _rocm_toolkit_impl,
+    attrs = {
+        "package_db": attr.label(mandatory = True, allow_single_file = True, doc = "The host package database (tools/package_db.bzl); read so that installs re-run the rule."),
+    },
     environ = ["ROCM_PATH", "PATH"],
     doc = "Locates hipcc and wraps it with HIP_PLATFORM=amd.",
 )
+
+def rocm_toolkit(name):
+    """@NAME: hipcc wrapped with HIP_PLATFORM=amd, re-found after installs.
+
+    Args:
+      name: the repository name (upstream rules_hip's is local_rocm).
+    """
+    if not native.existing_rule("groupquant_package_db"):
+        package_db(name = "groupquant_package_db")
+    _rocm_toolkit(name = name, package_db = "@groupquant_package_db//:db")

@@ -16,7 +16,7 @@ cc_library(
                  "include/torch/csrc/inductor/aoti_torch/**/*.h", "include/c10/**/*.h",
                  "include/torch/csrc/Export.h"]),
     includes = ["include"],
-    # Restrict the headers to what torch 2.10 already had (DESIGN.md).
+    # Restrict the headers to what torch 2.10 already had (docs/toolchains.md, "PyTorch stable ABI").
     defines = ["TORCH_TARGET_VERSION=0x020a000000000000"],
 )
 """

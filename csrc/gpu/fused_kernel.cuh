@@ -125,8 +125,8 @@ __device__ inline KernelParams expert_view(const FusedParams& fp,
   return pe;
 }
 
-__device__ inline ItemPos as_item(const FusedPos& f) {
-  ItemPos pos;
+__device__ inline ItemPos<kChunk> as_item(const FusedPos& f) {
+  ItemPos<kChunk> pos;
   pos.row = f.row;
   pos.chunk_index = f.chunk_index;
   pos.g0 = f.g0;
@@ -206,12 +206,13 @@ __device__ inline void fused_vec_body(const FusedParams& fp) {
     const FusedPos f = fused_locate(fp, base + sub_in_warp);
     const KernelParams pe =
         expert_view(fp, f.has_data ? f.expert : 0, kBytesIn);
-    const ItemPos pos = as_item(f);
+    const ItemPos<kChunk> pos = as_item(f);
     if constexpr (!kFused) {
       // Masked, not fused: exactly the plain kernel's item code.
       uint4 raw[kChunk][kNV];
       load_item<kBytesIn>(pe, pos, lane, raw);
-      process_item<kIn, kOut, kNV, kPow2, true, false>(pe, pos, lane, raw);
+      process_item<kIn, kOut, kNV, kChunk, kPow2, true, false>(pe, pos, lane,
+                                                             raw);
     } else {
       uint4 gate[kChunk][kNV];
       uint4 up[kChunk][kNV];
@@ -230,7 +231,7 @@ __device__ inline void fused_vec_body(const FusedParams& fp) {
             pe, j < pe.chunk, pos.valid[j], gate[j], up[j],
             qg + j * pe.group_size);
       }
-      write_scales(pe, pos.active, pos.has_data, lane, pos.row,
+      write_scales<kChunk>(pe, pos.active, pos.has_data, lane, pos.row,
                    pos.chunk_index, pos.g0, s, pos.valid);
     }
   }
@@ -307,7 +308,7 @@ __global__ void __launch_bounds__(kBlockThreads)
         }
       }
     }
-    write_scales(expert_view(fp, e, In::kBytes), pos.writes, pos.has_data,
+    write_scales<kChunk>(expert_view(fp, e, In::kBytes), pos.writes, pos.has_data,
                  lane, pos.row, pos.chunk_index, pos.g0, s, pos.valid);
   }
 }

@@ -19,12 +19,17 @@ namespace gpu {
 // overrides them for tuning on another GPU without a rebuild. vpl: at least
 // this many 16-byte vectors per lane and group where the group allows it;
 // chunk: at most this many groups per item (packed always uses 4); grid:
-// `wave` caps the grid at one resident wave (grid-stride loop), `full`
-// launches one sub-group per item.
+// `full` (default) launches one sub-group per item, `wave` caps the grid at
+// one resident wave of a grid-stride loop; bps: the chunk shrinks while the
+// grid would have fewer than this many blocks per SM. Measured on the H200 with two
+// vectors per lane (two or three resident blocks per SM), the full grid ran
+// 3-12% faster at M = 16384: the hardware block scheduler balances the tail
+// that a fixed wave leaves.
 struct LaunchTuning {
   int64_t vectors_per_lane = 0;  // 0: chosen per problem (vectors_per_lane())
   int chunk = kChunk;
-  bool full_grid = false;
+  bool full_grid = true;
+  int64_t blocks_per_sm = 1;  // the chunk shrinks below this many blocks/SM
 };
 
 inline LaunchTuning parse_tuning(const char* text) {
@@ -43,6 +48,10 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.vectors_per_lane = std::stoi(val);
     } else if (key == "chunk" && (val == "1" || val == "2" || val == "4")) {
       t.chunk = std::stoi(val);
+    } else if (key == "bps" && !val.empty() && val.size() < 3 &&
+               val.find_first_not_of("0123456789") == std::string::npos &&
+               std::stoi(val) > 0) {
+      t.blocks_per_sm = std::stoi(val);
     } else if (key == "grid" && (val == "wave" || val == "full")) {
       t.full_grid = val == "full";
     }
@@ -80,15 +89,14 @@ inline int log2_exact(int v) {
 // output vectors everywhere it stores, and a per-lane vector count it was
 // compiled for. Returns lanes and nv, or false for the generic path.
 // Two vectors per lane halve the per-group work every lane repeats
-// (shuffles, scale, reciprocal) but double the registers per lane (two
-// resident blocks per SM instead of four). On the H200 that won for the
-// strided layouts once there are enough groups to fill the chip several
-// times (bf16, K 7168: 93% of copy at M = 16384 against 78%), and lost for
-// small M (more lanes in flight matter there) and for the packed layout,
-// whose four-group items would hold eight vectors per lane.
+// (shuffles, scale, reciprocal) but double the registers per lane (two or
+// three resident blocks per SM instead of four). On the H200 that won, with
+// the full grid, for every layout once there are enough groups to fill the
+// chip several times (bf16, K 7168, M 16384: row 96% of copy against 78%,
+// packed 101% against 93%), and lost for small M, where more lanes in
+// flight matter more.
 inline int64_t vectors_per_lane(const QuantProblem& p, int sm_count) {
   if (tuning().vectors_per_lane > 0) return tuning().vectors_per_lane;
-  if (p.layout == ScaleLayout::kPackedUE8M0) return 1;
   const int64_t groups = p.m * p.groups_per_row;
   return groups >= 48 * static_cast<int64_t>(sm_count) ? 2 : 1;
 }
@@ -129,7 +137,8 @@ inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count) {
   // trading bytes in flight per lane for more lanes (measured on H100: at
   // m = 256 x 7168, one group per item was 1.6x slower than four). Packed
   // words need their 4 groups in one item.
-  const int64_t want_threads = static_cast<int64_t>(sm_count) * kBlockThreads;
+  const int64_t want_threads = static_cast<int64_t>(sm_count) *
+                               tuning().blocks_per_sm * kBlockThreads;
   plan.chunk = packed ? kChunk : tuning().chunk;
   while (!packed && plan.chunk > 1 &&
          rows * ((p.groups_per_row + plan.chunk - 1) / plan.chunk) *
@@ -215,9 +224,10 @@ inline KernelParams make_params(const QuantProblem& p, const LaunchPlan& plan) {
   return k;
 }
 
-// Grid-stride kernels want at most one resident wave: more blocks only queue
-// behind blocks that already loop over all the work. The residency of each
-// kernel is asked once (it depends on its register count, not on the call).
+// The grid: one sub-group per item, or (grid=wave, or more blocks than a
+// launch takes) one resident wave of the grid-stride loop. The residency of
+// each kernel is asked once (it depends on its register count, not on the
+// call).
 template <void (*kKernel)(KernelParams)>
 inline Error launch_grid(const LaunchPlan& plan, int sm_count, Stream stream,
                          const KernelParams& k) {
@@ -238,33 +248,53 @@ inline Error launch_grid(const LaunchPlan& plan, int sm_count, Stream stream,
 
 // Template arguments of the fast kernel from the launch's choices, one level
 // per argument.
-template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2, bool kClamp>
+template <InputFormat kIn, QuantFormat kOut, int kNV, int kMaxChunk,
+          bool kPow2, bool kClamp>
 inline Error launch_vec_alt(const LaunchPlan& plan, const EncodeMode& mode,
                             const KernelParams& k, int sm, Stream st) {
   if constexpr (kOut == QuantFormat::kE4M3FNUZ) {
     if (mode.fnuz_via_fn) {
-      return launch_grid<quant_vec_kernel<kIn, kOut, kNV, kPow2, kClamp, true>>(
+      return launch_grid<
+          quant_vec_kernel<kIn, kOut, kNV, kMaxChunk, kPow2, kClamp, true>>(
           plan, sm, st, k);
     }
   }
-  return launch_grid<quant_vec_kernel<kIn, kOut, kNV, kPow2, kClamp, false>>(
+  return launch_grid<
+      quant_vec_kernel<kIn, kOut, kNV, kMaxChunk, kPow2, kClamp, false>>(
       plan, sm, st, k);
 }
 
-template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2>
+template <InputFormat kIn, QuantFormat kOut, int kNV, int kMaxChunk,
+          bool kPow2>
 inline Error launch_vec_clamp(const LaunchPlan& plan, const EncodeMode& mode,
                               const KernelParams& k, int sm, Stream st) {
-  return mode.clamp
-             ? launch_vec_alt<kIn, kOut, kNV, kPow2, true>(plan, mode, k, sm, st)
-             : launch_vec_alt<kIn, kOut, kNV, kPow2, false>(plan, mode, k, sm, st);
+  return mode.clamp ? launch_vec_alt<kIn, kOut, kNV, kMaxChunk, kPow2, true>(
+                          plan, mode, k, sm, st)
+                    : launch_vec_alt<kIn, kOut, kNV, kMaxChunk, kPow2, false>(
+                          plan, mode, k, sm, st);
 }
 
-template <InputFormat kIn, QuantFormat kOut, int kNV>
+template <InputFormat kIn, QuantFormat kOut, int kNV, int kMaxChunk>
 inline Error launch_vec_pow2(const LaunchPlan& plan, const EncodeMode& mode,
                              const KernelParams& k, int sm, Stream st) {
-  return k.ue8m0
-             ? launch_vec_clamp<kIn, kOut, kNV, true>(plan, mode, k, sm, st)
-             : launch_vec_clamp<kIn, kOut, kNV, false>(plan, mode, k, sm, st);
+  return k.ue8m0 ? launch_vec_clamp<kIn, kOut, kNV, kMaxChunk, true>(
+                       plan, mode, k, sm, st)
+                 : launch_vec_clamp<kIn, kOut, kNV, kMaxChunk, false>(
+                       plan, mode, k, sm, st);
+}
+
+// One group per item with one vector per lane is what small problems get
+// (plan_launch shrinks the chunk when the grid would not fill the GPU); it
+// has a kernel of its own so that a 1-row call runs only one group's code.
+template <InputFormat kIn, QuantFormat kOut, int kNV>
+inline Error launch_vec_chunk(const LaunchPlan& plan, const EncodeMode& mode,
+                              const KernelParams& k, int sm, Stream st) {
+  if constexpr (kNV == 1) {
+    if (plan.chunk == 1) {
+      return launch_vec_pow2<kIn, kOut, kNV, 1>(plan, mode, k, sm, st);
+    }
+  }
+  return launch_vec_pow2<kIn, kOut, kNV, kChunk>(plan, mode, k, sm, st);
 }
 
 template <InputFormat kIn, QuantFormat kOut>
@@ -275,11 +305,11 @@ inline Error launch_typed(const LaunchPlan& plan, const EncodeMode& mode,
   }
   switch (plan.nv) {
     case 1:
-      return launch_vec_pow2<kIn, kOut, 1>(plan, mode, k, sm, st);
+      return launch_vec_chunk<kIn, kOut, 1>(plan, mode, k, sm, st);
     case 2:
-      return launch_vec_pow2<kIn, kOut, 2>(plan, mode, k, sm, st);
+      return launch_vec_chunk<kIn, kOut, 2>(plan, mode, k, sm, st);
     default:
-      return launch_vec_pow2<kIn, kOut, 4>(plan, mode, k, sm, st);
+      return launch_vec_chunk<kIn, kOut, 4>(plan, mode, k, sm, st);
   }
 }
 

@@ -330,15 +330,17 @@ __device__ inline void quantize_vector(const uint4& raw, float s, float r,
 // Writes the scale(s) of an item. Strided: group j's float goes out from lane
 // j mod lanes, so up to four lanes store at once. Packed: lane 0 writes the
 // word, zero for padding rows and for groups past the end of the row.
+template <int kMaxChunk>
 __device__ inline void write_scales(const KernelParams& p, bool active,
                                     bool has_data, int lane, int64_t row,
                                     int64_t chunk_index, int64_t g0,
-                                    const float (&s)[kChunk],
-                                    const bool (&valid)[kChunk]) {
-  if (p.packed) {
+                                    const float (&s)[kMaxChunk],
+                                    const bool (&valid)[kMaxChunk]) {
+  // Packed items always hold the 4 groups of a word (kMaxChunk == kChunk).
+  if (kMaxChunk == kChunk && p.packed) {
     uint32_t word = 0;
 #pragma unroll
-    for (int j = 0; j < kChunk; ++j) {
+    for (int j = 0; j < kMaxChunk; ++j) {
       if (valid[j]) word |= static_cast<uint32_t>(gq_ue8m0_byte(s[j])) << (8 * j);
     }
     if (active && lane == 0) {
@@ -347,7 +349,7 @@ __device__ inline void write_scales(const KernelParams& p, bool active,
     }
   } else {
 #pragma unroll
-    for (int j = 0; j < kChunk; ++j) {
+    for (int j = 0; j < kMaxChunk; ++j) {
       if (valid[j] && lane == (j & (p.lanes - 1))) {
         static_cast<float*>(p.s)[row * p.s_row_stride +
                                  (g0 + j) * p.s_group_stride] = s[j];
@@ -372,17 +374,20 @@ __device__ inline void write_scales(const KernelParams& p, bool active,
 
 // Where one item lives; every field is computed by every lane (inactive ones
 // get harmless values) so the warp stays converged for the shuffles.
+template <int kMaxChunk>
 struct ItemPos {
   int64_t row;
   int64_t chunk_index;
   int64_t g0;
   bool active;
   bool has_data;
-  bool valid[kChunk];
+  bool valid[kMaxChunk];
 };
 
-__device__ inline ItemPos locate(const KernelParams& p, int64_t item) {
-  ItemPos pos;
+template <int kMaxChunk>
+__device__ inline ItemPos<kMaxChunk> locate(const KernelParams& p,
+                                            int64_t item) {
+  ItemPos<kMaxChunk> pos;
   pos.active = item < p.items;
   pos.row = 0;
   pos.chunk_index = 0;
@@ -390,22 +395,23 @@ __device__ inline ItemPos locate(const KernelParams& p, int64_t item) {
   pos.has_data = pos.active && pos.row < p.m;
   pos.g0 = pos.chunk_index * p.chunk;
 #pragma unroll
-  for (int j = 0; j < kChunk; ++j) {
+  for (int j = 0; j < kMaxChunk; ++j) {
     pos.valid[j] = pos.has_data && j < p.chunk && pos.g0 + j < p.gpr;
   }
   return pos;
 }
 
-template <int kBytesIn, int kNV>
-__device__ inline void load_item(const KernelParams& p, const ItemPos& pos,
-                                 int lane, uint4 (&raw)[kChunk][kNV]) {
+template <int kBytesIn, int kNV, int kMaxChunk>
+__device__ inline void load_item(const KernelParams& p,
+                                 const ItemPos<kMaxChunk>& pos, int lane,
+                                 uint4 (&raw)[kMaxChunk][kNV]) {
   const int64_t group_bytes = p.group_size * kBytesIn;
   const char* xg = static_cast<const char*>(p.x) +
                    ((pos.has_data ? pos.row : 0) * p.x_row_stride +
                     pos.g0 * p.group_size) * kBytesIn +
                    lane * 16;
 #pragma unroll
-  for (int j = 0; j < kChunk; ++j) {
+  for (int j = 0; j < kMaxChunk; ++j) {
 #pragma unroll
     for (int v = 0; v < kNV; ++v) {
       raw[j][v] = pos.valid[j]
@@ -415,16 +421,17 @@ __device__ inline void load_item(const KernelParams& p, const ItemPos& pos,
   }
 }
 
-template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2, bool kClamp,
-          bool kAlt>
-__device__ inline void process_item(const KernelParams& p, const ItemPos& pos,
-                                    int lane, const uint4 (&raw)[kChunk][kNV]) {
+template <InputFormat kIn, QuantFormat kOut, int kNV, int kMaxChunk,
+          bool kPow2, bool kClamp, bool kAlt>
+__device__ inline void process_item(const KernelParams& p,
+                                    const ItemPos<kMaxChunk>& pos, int lane,
+                                    const uint4 (&raw)[kMaxChunk][kNV]) {
   using In = Input<kIn>;
   constexpr int kVec = 16 / In::kBytes;
   const int lanes = p.lanes;
-  float s[kChunk];
+  float s[kMaxChunk];
 #pragma unroll
-  for (int j = 0; j < kChunk; ++j) {
+  for (int j = 0; j < kMaxChunk; ++j) {
     s[j] = 0.f;
     // Groups past the launch's chunk size are skipped as a whole (p.chunk is
     // uniform, so the shuffles stay warp-converged).
@@ -444,7 +451,7 @@ __device__ inline void process_item(const KernelParams& p, const ItemPos& pos,
              (pos.has_data ? pos.row : 0) * p.q_row_stride +
              pos.g0 * p.group_size + lane * kVec;
 #pragma unroll
-  for (int j = 0; j < kChunk; ++j) {
+  for (int j = 0; j < kMaxChunk; ++j) {
     if (!pos.valid[j]) continue;
     char* dst = qg + j * p.group_size;
     if constexpr (kPow2) {
@@ -470,15 +477,17 @@ __device__ inline void process_item(const KernelParams& p, const ItemPos& pos,
       }
     }
   }
-  write_scales(p, pos.active, pos.has_data, lane, pos.row, pos.chunk_index,
-               pos.g0, s, pos.valid);
+  write_scales<kMaxChunk>(p, pos.active, pos.has_data, lane, pos.row,
+                          pos.chunk_index, pos.g0, s, pos.valid);
 }
 
 // The fast kernel: one grid-stride loop over items. Its template arguments
 // are every per-launch choice that changes the inner loop (picked on the host
 // by quant_dispatch.cuh), so that the kernel holds a single loop body.
-template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2, bool kClamp,
-          bool kAlt>
+// kMaxChunk = 1 is the small-problem kernel: one group per item, and only
+// that group's code, which is what a 1-row call runs through cold.
+template <InputFormat kIn, QuantFormat kOut, int kNV, int kMaxChunk,
+          bool kPow2, bool kClamp, bool kAlt>
 __global__ void __launch_bounds__(kBlockThreads)
     quant_vec_kernel(const KernelParams p) {
   constexpr int kBytesIn = Input<kIn>::kBytes;
@@ -495,10 +504,11 @@ __global__ void __launch_bounds__(kBlockThreads)
 
   for (int64_t base = warp_first >> p.lanes_log2; base < p.items;
        base += sub_stride) {
-    const ItemPos pos = locate(p, base + sub_in_warp);
-    uint4 raw[kChunk][kNV];
+    const ItemPos<kMaxChunk> pos = locate<kMaxChunk>(p, base + sub_in_warp);
+    uint4 raw[kMaxChunk][kNV];
     load_item<kBytesIn>(p, pos, lane, raw);
-    process_item<kIn, kOut, kNV, kPow2, kClamp, kAlt>(p, pos, lane, raw);
+    process_item<kIn, kOut, kNV, kMaxChunk, kPow2, kClamp, kAlt>(p, pos, lane,
+                                                                 raw);
   }
 }
 
@@ -559,7 +569,8 @@ __global__ void __launch_bounds__(kBlockThreads)
       }
     }
 
-    write_scales(p, active, has_data, lane, row, chunk_index, g0, s, valid);
+    write_scales<kChunk>(p, active, has_data, lane, row, chunk_index, g0, s,
+                         valid);
   }
 }
 

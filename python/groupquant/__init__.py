@@ -31,3 +31,18 @@ __all__ = [
     "loaded_backends",
     "__version__",
 ]
+
+# The consumer-side ops: weight block quantization and dequantize.
+from groupquant.consumers import (  # noqa: E402
+    dequantize_per_block,
+    dequantize_per_token_group,
+    per_block_quant_fp8,
+    per_block_quant_int8,
+)
+
+__all__ += [
+    "per_block_quant_fp8",
+    "per_block_quant_int8",
+    "dequantize_per_token_group",
+    "dequantize_per_block",
+]

@@ -58,3 +58,23 @@ def register():
     for name, fn in _FAKES.items():
         torch.library.register_fake(name, fn)
     _registered = True
+
+
+# The consumer-side ops (csrc/consumer_schemas.cpp), out-variants too.
+def _fake_block_quant(input, output_q, output_s, block_n, block_k, eps, qmin, qmax, scale_ue8m0):
+    _same_device("per_block_quant", input, (("output_q", output_q), ("output_s", output_s)))
+
+
+def _fake_dequant_group(q, s, output, group_size):
+    _same_device("dequantize_per_token_group", q, (("s", s), ("output", output)))
+
+
+def _fake_dequant_block(q, s, output, block_n, block_k):
+    _same_device("dequantize_per_block", q, (("s", s), ("output", output)))
+
+
+_FAKES.update({
+    "groupquant::per_block_quant": _fake_block_quant,
+    "groupquant::dequantize_per_token_group": _fake_dequant_group,
+    "groupquant::dequantize_per_block": _fake_dequant_block,
+})

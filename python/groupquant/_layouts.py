@@ -1,4 +1,4 @@
-"""Shapes and scale layouts of DESIGN.md, shared by the API (which allocates
+"""Shapes and scale layouts of docs/contract.md, shared by the API (which allocates
 outputs for the ops) and the reference (which defines them), so the two can
 never disagree on a stride."""
 

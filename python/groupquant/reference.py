@@ -4,7 +4,7 @@ Every backend must reproduce these bytes exactly. The code is written to be
 read, not to be fast; it runs on CPU and CUDA/ROCm tensors alike and gives
 the same bits on each (see the notes on division and casts below).
 
-Math (DESIGN.md), all in float32, x viewed as [M, K], groups of G along K:
+Math (docs/contract.md), all in float32, x viewed as [M, K], groups of G along K:
   amax = max |x_i| over the group, NaN ignored (a group of only NaNs has 0)
   s    = max(amax, eps) / qmax                          IEEE division
   s    = smallest 2^e >= max(s, 2^-33)                  when UE8M0
@@ -378,3 +378,24 @@ def per_token_group_quant_8bit_packed(x, group_size=128, eps=1e-10, dtype=None, 
         return _masked_q(q, mask, None), _masked_packed(s, experts, rows, mask)
     m, groups = s.shape
     return q, pack_ue8m0(s, m, groups)
+
+
+# The consumer-side ops (weight block quantization, dequantize) are defined
+# in their own module on top of the functions above.
+from groupquant._reference_consumers import (  # noqa: E402
+    block_quant_reference,
+    dequantize_per_block,
+    dequantize_per_token_group,
+    per_block_quant_fp8,
+    per_block_quant_int8,
+    unpack_ue8m0,
+)
+
+__all__ += [
+    "per_block_quant_fp8",
+    "per_block_quant_int8",
+    "block_quant_reference",
+    "dequantize_per_token_group",
+    "dequantize_per_block",
+    "unpack_ue8m0",
+]

@@ -39,7 +39,7 @@ def _hip_archs_impl(ctx):
     asserts.equals(env, ctx.attr.expected, offload, "hipcc --offload-arch flags")
     return analysistest.end(env)
 
-_EXPECTED = {"expected": attr.string_list(mandatory = True)}
+_EXPECTED = {"expected": attr.string_list(mandatory = True, doc = "The arch flags the compile action must carry, in order.")}
 _CUDA_ON = {"@rules_cuda//cuda:enable": True}
 _HIP_ON = {"@rules_hip//hip:enable": True}
 
@@ -111,5 +111,5 @@ def _archs_file_impl(ctx):
 # The configured @rules_cuda//cuda:archs as "virtual real" lines.
 archs_file = rule(
     implementation = _archs_file_impl,
-    attrs = {"_archs": attr.label(default = "@rules_cuda//cuda:archs")},
+    attrs = {"_archs": attr.label(default = "@rules_cuda//cuda:archs", doc = "The --cuda_archs flag.")},
 )

@@ -11,7 +11,7 @@ def _hip_archs_file_impl(ctx):
 hip_archs_file = rule(
     implementation = _hip_archs_file_impl,
     attrs = {
-        "_archs": attr.label(default = "@rules_hip//hip:archs"),
+        "_archs": attr.label(default = "@rules_hip//hip:archs", doc = "The --rocm_archs flag."),
     },
     doc = "Writes <name>.txt: the @rules_hip//hip:archs offload archs, one per line.",
 )

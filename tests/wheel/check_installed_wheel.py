@@ -88,7 +88,11 @@ def _venv_site_packages(python, env):
 
 def main(argv):
     wheel, suite = _split_args(argv)
-    work = tempfile.mkdtemp(prefix="wheel_test_", dir=os.environ.get("TEST_TMPDIR"))
+    # On a remote worker (working directory `/`) test-setup.sh makes
+    # TEST_TMPDIR "//...", which pathlib keeps as another root than the "/"
+    # of the working directory pytest runs in; "//" means "/" on Linux.
+    tmp = os.environ.get("TEST_TMPDIR")
+    work = tempfile.mkdtemp(prefix="wheel_test_", dir="/" + tmp.lstrip("/") if tmp else None)
     venv = os.path.join(work, "venv")
     env = _clean_env(work)
 

@@ -14,6 +14,8 @@
 #              test_bitexact.py and test_validation.py
 #   sweep      the bench on a few shapes for each GROUPQUANT_GPU_TUNE variant
 #   bench      python -m groupquant.bench --device cuda (the default run)
+#   fusedbench the bench's fused SiLU-mul and masked MoE cases
+#   linear     examples/fp8_linear_bench.py (quant + cuBLAS blockwise GEMM)
 #   ncu        Nsight Compute on a few representative calls
 #   fused      the fuse_silu_and_mul / masked_m tests (tests/test_fused*.py)
 #   fusedsan   compute-sanitizer memcheck/initcheck over tests/test_fused.py
@@ -24,7 +26,7 @@ cd "$(dirname "$0")/../.."
 WHEEL_DIR=$1
 shift
 OUT=${OUT:-/tmp/gq_out}
-mkdir -p "$OUT"
+mkdir -p "$OUT" /tmp/gq_var
 export PYTHONUNBUFFERED=1
 SITE=/tmp/gq_site
 rm -rf "$SITE"
@@ -54,17 +56,22 @@ for step in "$@"; do
       /tmp/gq_enccheck | tee "$OUT/encode_check.txt" | tail -5 || status=1
       ;;
     suite)
-      run_pytest pytest_cuda tests --backend=cuda -n 8 || status=1
+      run_pytest pytest_cuda tests/test_*.py examples/*_test.py --backend=cuda -n 8 -rfE || status=1
       ;;
     slow)
-      run_pytest pytest_cuda_slow tests/test_bitexact.py --backend=cuda --run-slow -k "large or 2_31 or slow" || status=1
+      run_pytest pytest_cuda_slow tests/test_bitexact.py --backend=cuda --run-slow -m slow -rfE || status=1
       ;;
     sanitize)
+      # SAN_FILES: the test files (default: bit-exactness and validation);
+      # SAN_TIMEOUT: seconds per tool (a cut-off log says so at its end).
       for tool in memcheck initcheck racecheck; do
-        compute-sanitizer --tool "$tool" --error-exitcode 1 --print-limit 20 \
-          python3 -m pytest -q -p no:cacheprovider tests/test_bitexact.py tests/test_validation.py \
-          --backend=cuda >"$OUT/sanitizer_$tool.txt" 2>&1 || status=1
-        grep -E "ERROR SUMMARY|passed|failed" "$OUT/sanitizer_$tool.txt" | tail -2
+        timeout "${SAN_TIMEOUT:-600}" compute-sanitizer --tool "$tool" --error-exitcode 1 --print-limit 20 \
+          python3 -m pytest -q -p no:cacheprovider ${SAN_FILES:-tests/test_bitexact.py tests/test_validation.py} \
+          --backend=cuda -n "${SAN_WORKERS:-6}" >"$OUT/sanitizer_$tool.txt" 2>&1
+        rc=$?
+        [[ $rc -eq 124 ]] && echo "TIMED OUT after ${SAN_TIMEOUT:-600} s" >>"$OUT/sanitizer_$tool.txt"
+        [[ $rc -ne 0 ]] && status=1
+        echo "$tool rc=$rc: $(grep -E "ERROR SUMMARY" "$OUT/sanitizer_$tool.txt" | sort | uniq -c | tr '\n' ' ') $(tail -1 "$OUT/sanitizer_$tool.txt")"
       done
       ;;
     sweep)
@@ -81,6 +88,32 @@ for step in "$@"; do
       done
       tar czf "$OUT/sweep.tgz" -C /tmp gq_sweep $(cd /tmp && ls gq_sweep_*.txt) 2>/dev/null
       ;;
+    variants)
+      # Dev-built CUDA libraries (tools/gpu/build_cuda_dev.sh DIR) timed with the
+      # working tree's Python package: VARIANTS="dir[:TUNE] ...".
+      for spec in ${VARIANTS:-}; do
+        dir=${spec%%:*}; tune=""; [[ $spec == *:* ]] && tune=${spec#*:}
+        cp "$SITE/groupquant/lib/libgroupquant_cpu.so" "$dir/" 2>/dev/null
+        name=var_$(basename "$dir")_${tune//[=,]/_}
+        GROUPQUANT_LIB_DIR=$PWD/$dir GROUPQUANT_GPU_TUNE=$tune PYTHONPATH=$PWD/python \
+          python3 -m groupquant.bench --device cuda \
+          --shapes "${SWEEP_SHAPES:-1x7168,64x7168,256x7168,4096x2048,4096x4096,4096x7168,16384x2048,16384x4096,16384x7168}" \
+          --layouts "${SWEEP_LAYOUTS:-row,col_tma,packed}" --compile off --no-accuracy \
+          --out "/tmp/gq_var/$name" >"/tmp/gq_var/$name.txt" 2>&1 || status=1
+        echo "--- $name"
+        grep -E "^\| (row|col_tma|packed|e4m3fn) " "/tmp/gq_var/$name.txt" | awk -F'|' '{print $2,$3,$4,$5,$6,$8,$9}'
+      done
+      tar czf "$OUT/variants.tgz" -C /tmp gq_var 2>/dev/null
+      ;;
+    fusedbench)
+      python3 -m groupquant.bench --device cuda --ops fused,masked --out "$OUT/bench_fused" \
+        ${FUSED_ARGS:-} >"$OUT/bench_fused_stdout.txt" 2>&1 || status=1
+      grep -vE "^\s*$|it/s|step/s" "$OUT/bench_fused_stdout.txt" | tail -40
+      ;;
+    linear)
+      python3 examples/fp8_linear_bench.py --json "$OUT/fp8_linear.json" >"$OUT/fp8_linear.txt" 2>&1 || status=1
+      tail -20 "$OUT/fp8_linear.txt"
+      ;;
     bench)
       python3 -m groupquant.bench --device cuda --out "$OUT/bench" ${BENCH_ARGS:-} \
         >"$OUT/bench_stdout.txt" 2>&1 || status=1
@@ -89,9 +122,10 @@ for step in "$@"; do
     ncu)
       ncu --clock-control none --section SpeedOfLight --section WarpStateStats \
         --section LaunchStats --section Occupancy --section InstructionStats \
+        --section SchedulerStats \
         -k regex:quant_vec_kernel --launch-count ${NCU_COUNT:-4} \
         python3 tools/gpu/gpu_ncu_probe.py >"$OUT/ncu.txt" 2>&1 || status=1
-      grep -E "Duration|DRAM Throughput|Memory Throughput|Issue Slots Busy|Achieved Occupancy|Registers Per|Executed Ipc|Stall" "$OUT/ncu.txt" | head -60
+      grep -E "quant_vec_kernel|Duration|DRAM Throughput|Issue Slots Busy|Achieved Occupancy|Registers Per|Executed Instructions  |Warp Cycles Per Issued" "$OUT/ncu.txt" | head -60
       ;;
     fused)
       run_pytest pytest_cuda_fused tests/test_fused.py tests/test_fused_compile.py \

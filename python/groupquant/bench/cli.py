@@ -4,7 +4,8 @@ Measures every available backend on the embedded inputs, prints the tables,
 and writes bench_<backends>.json and .png under --out. Exit status: 0 when
 every groupquant call ran and matched groupquant.reference bit for bit, 1
 when one did not, 2 when the request cannot be served (a backend asked for
-is not available, a bad flag).
+is not available, a bad flag, the bench extra not installed:
+`pip install 'groupquant[bench]'`).
 """
 
 import argparse
@@ -16,7 +17,7 @@ import torch
 
 import groupquant
 from groupquant import reference
-from groupquant.bench import candidates, fused, inputs, machine, plot, progress, report, runner
+from groupquant.bench import candidates, extras, fused, inputs, machine, plot, progress, report, runner
 
 DEFAULT_LAYOUTS = "row,col_tma,packed"
 OPS = ("quant", "fused", "masked")
@@ -37,6 +38,9 @@ def _parser():
                    "(default: the platform FP8, e4m3fn except on ROCm gfx94x)")
     p.add_argument("--layouts", default=DEFAULT_LAYOUTS,
                    help=f"scale layouts to time, from {','.join(candidates.LAYOUTS)} (default {DEFAULT_LAYOUTS})")
+    p.add_argument("--ue8m0", action="store_true",
+                   help="power-of-two (UE8M0) scales on the row/col/col_tma layouts too (use_ue8m0=True; "
+                   "packed always has them, int8 has them only packed)")
     p.add_argument("--dtype", default="bf16", choices=tuple(inputs.INPUT_DTYPES), help="input dtype (default bf16)")
     p.add_argument("--group-size", type=int, default=inputs.GROUP_SIZE, help="G (default 128)")
     p.add_argument("--out", default="bench_out", help="folder for the JSON and PNG (default ./bench_out)")
@@ -100,7 +104,7 @@ def _options(backend, args):
     layouts = _split(args.layouts, candidates.LAYOUTS, "--layouts")
     gpu = device.type == "cuda"
     return runner.Options(
-        variants=[candidates.Variant(f, lay) for f in formats for lay in layouts],
+        variants=[candidates.Variant(f, lay, ue8m0=args.ue8m0) for f in formats for lay in layouts],
         in_dtype=args.dtype,
         group_size=args.group_size,
         max_calls=args.repeats or ((20 if args.quick else 200) if gpu else (10 if args.quick else 50)),
@@ -122,6 +126,11 @@ def _out_dir(path):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    # Before any measurement: minutes of timing must not end in an ImportError.
+    try:
+        extras.require()
+    except extras.MissingExtra as exc:
+        return _fail(str(exc))
     if args.repeats is not None and args.repeats < 1:
         return _fail(f"--repeats: expected >= 1, got {args.repeats}")
     if args.group_size <= 0:

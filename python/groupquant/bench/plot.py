@@ -7,12 +7,13 @@ logarithmic when the values span more than two decades (small M is
 launch-bound and orders of magnitude below the ceiling).
 """
 
-import matplotlib
-import matplotlib.ticker
+from groupquant.bench import extras
 
-matplotlib.use("Agg")  # no display on build or GPU hosts
 
-import matplotlib.pyplot as plt  # noqa: E402
+def _pyplot():
+    matplotlib = extras.load("matplotlib")
+    matplotlib.use("Agg")  # no display on build or GPU hosts
+    return extras.load("matplotlib.pyplot")
 
 
 def _series(rows, key):
@@ -27,6 +28,7 @@ def plot(runs, machine, path, title_extra="", layout_order=()):
     panels = [(run, k) for run in runs for k in sorted({r["k"] for r in run["results"]})]
     if not panels:
         return None
+    plt = _pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.8), squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (run, k) in zip(axes[0], panels):
@@ -57,7 +59,7 @@ def plot(runs, machine, path, title_extra="", layout_order=()):
         ms = sorted({r["m"] for r in rows})
         ax.set_xticks(ms)
         ax.set_xticklabels([str(m) for m in ms])
-        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.xaxis.set_minor_locator(extras.load("matplotlib.ticker").NullLocator())
         positive = [v for v in values if v and v > 0]
         if positive and max(positive) / min(positive) > 100:
             ax.set_yscale("log")

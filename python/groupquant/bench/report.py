@@ -3,20 +3,12 @@
 import json
 import math
 
-try:
-    from tabulate import tabulate as _tabulate
-except ImportError:  # pragma: no cover - depends on the host
-    _tabulate = None
+from groupquant.bench import extras
 
 
 def _table(rows, headers):
-    if _tabulate is not None:
-        return _tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
-    cells = [list(map(str, headers))] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    tabulate = extras.load("tabulate").tabulate
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def _num(v, digits=3):

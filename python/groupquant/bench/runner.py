@@ -42,7 +42,7 @@ def torch_device(backend):
 
 
 def bytes_moved(m, k, in_bytes, group_size):
-    """DESIGN.md's yardstick: read x, write q (1 byte each) and one fp32 scale per group."""
+    """The yardstick of docs/performance.md: read x, write q (1 byte each) and one fp32 scale per group."""
     return m * k * in_bytes + m * k + 4 * m * k // group_size
 
 
@@ -141,7 +141,8 @@ class BackendRun:
         g = self.opts.group_size
         row = {
             "backend": self.backend, "m": shape.m, "k": shape.k, "group_size": g, "in_dtype": self.opts.in_dtype,
-            "format": variant.fmt, "layout": variant.layout, "bytes_moved": moved,
+            "format": variant.fmt, "layout": variant.layout, "ue8m0": variant.ue8m0 or variant.layout == "packed",
+            "bytes_moved": moved,
         }
         eager = candidates.call(reference, variant, g)
         expected = eager(pool[0])

@@ -1,24 +1,21 @@
 """Stand-in for @rules_python (upstream public face: //python:defs.bzl).
 
 Upstream's early releases re-exported Bazel's native Python rules; Bazel
-4.2.3 still has them natively, so this file does the same. Swap in the real
-rules_python and nothing that loads from here changes.
+4.2.3 still has them natively, so this does the same (private/). Swap in the
+real rules_python and nothing that loads from here changes.
 """
 
-load("@bazel_tools//tools/python:toolchain.bzl", _py_runtime_pair = "py_runtime_pair")
+load(
+    ":private/native_rules.bzl",
+    _py_binary = "py_binary",
+    _py_library = "py_library",
+    _py_runtime = "py_runtime",
+    _py_runtime_pair = "py_runtime_pair",
+    _py_test = "py_test",
+)
 
-def py_library(**attrs):
-    native.py_library(**attrs)
-
-def py_binary(**attrs):
-    native.py_binary(**attrs)
-
-def py_test(**attrs):
-    native.py_test(**attrs)
-
-def py_runtime(**attrs):
-    native.py_runtime(**attrs)
-
-def py_runtime_pair(**attrs):
-    # py_runtime_pair is a Starlark rule shipped in @bazel_tools in Bazel 4.
-    _py_runtime_pair(**attrs)
+py_library = _py_library
+py_binary = _py_binary
+py_test = _py_test
+py_runtime = _py_runtime
+py_runtime_pair = _py_runtime_pair

@@ -46,7 +46,7 @@ def _parse_args(argv):
     p.add_argument("--python_tag", required=True)
     p.add_argument("--abi", required=True)
     p.add_argument("--platform", required=True)
-    p.add_argument("--out_dir", required=True, help="empty folder that receives the .whl")
+    p.add_argument("--out_dir", required=True, help="folder (made if missing) that receives the .whl")
     p.add_argument("--name_file", required=True, help="receives the wheel's file name")
     p.add_argument("--input_file", action="append", default=[], help="ARCHIVE_PATH;FILESYSTEM_PATH")
     p.add_argument("--summary", default="")
@@ -232,6 +232,9 @@ def build_wheel(args):
     record.write(f"{dist_info}/RECORD,,\n")
     entries.append((f"{dist_info}/RECORD", record.getvalue().encode("utf-8")))
 
+    # A declared output directory exists before a local action runs, but a
+    # remote executor (REAPI) creates only its parent.
+    os.makedirs(args.out_dir, exist_ok=True)
     path = os.path.join(args.out_dir, name)
     with zipfile.ZipFile(path, "w") as zf:
         for arcname, data in entries:
