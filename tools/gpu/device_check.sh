@@ -19,7 +19,6 @@
 #   ncu        Nsight Compute on a few representative calls
 #   fused      the fuse_silu_and_mul / masked_m tests (tests/test_fused*.py)
 #   fusedsan   compute-sanitizer memcheck/initcheck over tests/test_fused.py
-#   fusedbench python -m groupquant.bench --ops fused,masked
 #   fusedncu   Nsight Compute on the fused kernel at M = 16384, H = 7168
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -138,11 +137,6 @@ for step in "$@"; do
           >"$OUT/sanitizer_fused_$tool.txt" 2>&1 || status=1
         grep -E "ERROR SUMMARY|passed|failed" "$OUT/sanitizer_fused_$tool.txt" | tail -2
       done
-      ;;
-    fusedbench)
-      python3 -m groupquant.bench --device cuda --ops fused,masked --out "$OUT/bench_fused" ${BENCH_ARGS:-} \
-        >"$OUT/bench_fused_stdout.txt" 2>&1 || status=1
-      tail -60 "$OUT/bench_fused_stdout.txt"
       ;;
     fusedncu)
       ncu --clock-control none --section SpeedOfLight --section WarpStateStats \
