@@ -62,18 +62,24 @@ class Fp8Linear(torch.nn.Module):
         self.s_weight.copy_(s)
 
     def quantize_input(self, x2d):
-        # Column-major scales [M, K/128] with strides (1, round_up(M, 4)):
-        # the layout cuBLAS's 1x128 activation scaling reads (with strides
-        # (1, M) it refused every M that is not a multiple of 4 on the H200).
+        # Column-major scales [M, K/128] with strides (1, M): the layout
+        # cuBLAS's 1x128 activation scaling reads.
         return groupquant.per_token_group_quant_fp8(x2d, BLOCK, dtype=torch.float8_e4m3fn, column_major_scales=True,
-                                                    tma_aligned_scales=True, use_ue8m0=self.use_ue8m0)
+                                                    use_ue8m0=self.use_ue8m0)
 
     def forward(self, x):
         lead = x.shape[:-1]
         x2d = x.reshape(-1, self.in_features)
+        m = x2d.shape[0]
+        if x.is_cuda and m % 4:
+            # torch wants activation scales with strides exactly (1, M), and
+            # cuBLAS refused those on the H200 for M % 4 != 0: pad with zero
+            # rows (zero codes, zero output rows) and slice them off below.
+            x2d = torch.nn.functional.pad(x2d, (0, 0, 0, 4 - m % 4))
         q_a, s_a = self.quantize_input(x2d)
         if x.is_cuda:
-            y = torch._scaled_mm(q_a, self.q_weight.t(), scale_a=s_a, scale_b=self.s_weight.t(), out_dtype=x.dtype)
+            y = torch._scaled_mm(q_a, self.q_weight.t(), scale_a=s_a, scale_b=self.s_weight.t(),
+                                 out_dtype=x.dtype)[:m]
         else:
             a = groupquant.dequantize_per_token_group(q_a, s_a, BLOCK, dtype=torch.float32)
             w = groupquant.dequantize_per_block(self.q_weight, self.s_weight, (BLOCK, BLOCK), dtype=torch.float32)
