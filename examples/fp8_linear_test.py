@@ -89,4 +89,7 @@ if __name__ == "__main__":
     args, rest = parser.parse_known_args()
     os.environ["FP8_LINEAR_TEST_DEVICE"] = args.device
     print(f"groupquant {groupquant.__version__}, device {args.device}")
-    sys.exit(pytest.main(["-q", "-rfE", "-p", "no:cacheprovider", __file__, *rest]))
+    # A remote worker runs tests from "/", where Bazel's runfiles paths start
+    # with "//"; pytest's path logic takes that for a different root.
+    here = "/" + __file__.lstrip("/") if __file__.startswith("//") else __file__
+    sys.exit(pytest.main(["-q", "-rfE", "-p", "no:cacheprovider", here, *rest]))
