@@ -256,15 +256,33 @@ GQ_HOST_DEVICE inline int8_t gq_encode_int8(float v) {
 //
 // e(x): the float32 exp of the fused op, defined operation by operation so
 // that every backend and the reference (groupquant.reference.exp_f32) give
-// the same bits; libm's expf differs between libraries. Cody-Waite reduction
-// x = n ln2 + r with |r| <= ~ln2/2, exp(r) = 1 + (r + r^2 P(r)) with the
-// Taylor coefficients 1/2! .. 1/7! rounded to float32, Horner without FMA,
-// then 2^n applied as two exact power-of-two factors so that results in the
-// subnormal range are rounded once. Measured against the double exp over
-// all 2^32 inputs (tests/scalar/exp_ulp_sweep.cc): see docs/fused_silu_moe.md.
-// Inputs are clamped to [-104, 89] first: e(-104) rounds to 0 and e(89)
-// overflows to +Inf, like the true exp beyond them; NaN returns x.
+// the same bits; libm's expf differs between libraries. Written for the GPU's
+// issue budget (about 16 instructions): every fma below is one IEEE fused
+// multiply-add, written out (never a contraction the compiler chose), and
+// every other step one IEEE operation.
+//   1. xc = x < HI ? x : HI, then xc = xc > LO ? xc : LO (NaN becomes HI). LO = 0xC2AEAC4F (-87.33654, the first float above
+//      -126 ln 2), HI = 0x42B17217 (88.72283, the last float below 128 ln 2):
+//      the range where 2^n below can be applied by adding n to the exponent
+//      field and the result is a normal float.
+//   2. t = fma(xc, log2 e, 1.5 * 2^23): the integer n = rint(xc log2 e) sits
+//      in t's low mantissa bits; nf = t - 1.5 * 2^23 is n as a float.
+//   3. Cody-Waite: r = fma(nf, -ln2_hi, xc) (exact: ln2_hi has 15 bits), then
+//      r = fma(nf, -ln2_lo, r); |r| <= ~ln2 / 2.
+//   4. P = c7; P = fma(P, r, c) for c = c6 .. c2 (Taylor 1/k!, float32).
+//   5. er = 1 + fma(r * r, P, r)      (exp(r) in [0.707, 1.415])
+//   6. e = bits(bits(er) + (bits(t) << 23)): n added to the exponent field
+//      (bits(t) << 23 is n << 23 modulo 2^32, since 1.5 * 2^23's own bits
+//      shift out). By the choice of LO and HI the sum stays a normal float.
+// So e saturates: e(x) = e(LO) ~ 2^-126 for x < LO (true value subnormal or
+// zero) and e(x) = e(HI) ~ 3.4028e38 for x > HI (true value overflows), and
+// e(NaN) = e(HI). Inside [LO, HI] the error against the true exp over every
+// float32 input is measured by tests/scalar/exp_ulp_sweep.cc (see
+// docs/fused_silu_moe.md). For silu only 1 + e(-g) matters, which the
+// saturation leaves exact at both ends (1 + 2^-126 = 1; g / 3.4e38 is what
+// g * e^g is at g = -88.7).
 namespace detail {
+constexpr uint32_t kExpLoBits = 0xC2AEAC4Fu;     // -87.33654
+constexpr uint32_t kExpHiBits = 0x42B17217u;     // 88.72283
 constexpr uint32_t kExpLog2eBits = 0x3FB8AA3Bu;  // log2(e) rounded
 constexpr uint32_t kExpLn2HiBits = 0x3F317200u;  // 15 bits of ln 2
 constexpr uint32_t kExpLn2LoBits = 0x35BFBE8Eu;  // ln 2 - hi, rounded
@@ -276,38 +294,41 @@ constexpr uint32_t kExpC6Bits = 0x3AB60B61u;     // 1/720
 constexpr uint32_t kExpC7Bits = 0x39500D01u;     // 1/5040
 }  // namespace detail
 
+// fma(a, b, c) rounded once. CUDA: __fmaf_rn is never split or re-fused;
+// host and HIP: C99's fmaf is correctly rounded by definition.
+GQ_HOST_DEVICE inline float gq_fma_rn(float a, float b, float c) {
+#if defined(__CUDA_ARCH__)
+  return __fmaf_rn(a, b, c);
+#else
+  return fmaf(a, b, c);
+#endif
+}
+
 GQ_HOST_DEVICE inline float gq_exp(float x) {
-  float xc = x < -104.0f ? -104.0f : x;
-  xc = xc > 89.0f ? 89.0f : xc;
-  xc = x == x ? xc : 0.0f;  // NaN: computed on 0, replaced at the end
-  // n = rint(x log2 e): adding 1.5 * 2^23 rounds |t| < 2^22 to an integer.
-  const float t = gq_mul_rn(xc, gq_bits_float(detail::kExpLog2eBits));
-  const float nf = gq_sub_rn(gq_add_rn(t, 12582912.0f), 12582912.0f);
-  // n * hi is exact (8 + 15 bits) and so is xc - n * hi (Sterbenz-like:
-  // the difference fits the operands' common ulp grid).
-  const float r1 = gq_sub_rn(xc, gq_mul_rn(nf, gq_bits_float(detail::kExpLn2HiBits)));
-  const float r = gq_sub_rn(r1, gq_mul_rn(nf, gq_bits_float(detail::kExpLn2LoBits)));
+  // Compare-and-select rather than fminf/fmaxf: libm's fminf turns a
+  // signaling NaN into a quiet NaN instead of returning the other operand.
+  const float hi = gq_bits_float(detail::kExpHiBits);
+  const float lo = gq_bits_float(detail::kExpLoBits);
+  float xc = x < hi ? x : hi;  // NaN -> hi
+  xc = xc > lo ? xc : lo;
+  const float t = gq_fma_rn(xc, gq_bits_float(detail::kExpLog2eBits), 12582912.0f);
+  const float nf = gq_sub_rn(t, 12582912.0f);
+  float r = gq_fma_rn(nf, -gq_bits_float(detail::kExpLn2HiBits), xc);
+  r = gq_fma_rn(nf, -gq_bits_float(detail::kExpLn2LoBits), r);
   float p = gq_bits_float(detail::kExpC7Bits);
-  p = gq_add_rn(gq_mul_rn(p, r), gq_bits_float(detail::kExpC6Bits));
-  p = gq_add_rn(gq_mul_rn(p, r), gq_bits_float(detail::kExpC5Bits));
-  p = gq_add_rn(gq_mul_rn(p, r), gq_bits_float(detail::kExpC4Bits));
-  p = gq_add_rn(gq_mul_rn(p, r), gq_bits_float(detail::kExpC3Bits));
-  p = gq_add_rn(gq_mul_rn(p, r), gq_bits_float(detail::kExpC2Bits));
-  const float er = gq_add_rn(1.0f, gq_add_rn(r, gq_mul_rn(gq_mul_rn(r, r), p)));
-  // n in [-150, 128]: both halves are normal powers of two; the first
-  // product is exact, the second rounds once (subnormal or overflow only).
-  const int32_t n = static_cast<int32_t>(nf);
-  const int32_t n1 = n >> 1;  // floor(n / 2): arithmetic shift
-  const int32_t n2 = n - n1;
-  const float s1 = gq_bits_float(static_cast<uint32_t>(n1 + 127) << 23);
-  const float s2 = gq_bits_float(static_cast<uint32_t>(n2 + 127) << 23);
-  const float e = gq_mul_rn(gq_mul_rn(er, s1), s2);
-  return x == x ? e : x;
+  p = gq_fma_rn(p, r, gq_bits_float(detail::kExpC6Bits));
+  p = gq_fma_rn(p, r, gq_bits_float(detail::kExpC5Bits));
+  p = gq_fma_rn(p, r, gq_bits_float(detail::kExpC4Bits));
+  p = gq_fma_rn(p, r, gq_bits_float(detail::kExpC3Bits));
+  p = gq_fma_rn(p, r, gq_bits_float(detail::kExpC2Bits));
+  const float er = gq_add_rn(1.0f, gq_fma_rn(gq_mul_rn(r, r), p, r));
+  return gq_bits_float(gq_float_bits(er) + (gq_float_bits(t) << 23));
 }
 
 // y = silu(g) * u = (g / (1 + e(-g))) * u, each step one IEEE operation.
-// Non-finite inputs follow IEEE through the same steps: silu(+Inf) = +Inf,
-// silu(-Inf) = -Inf / +Inf = NaN, silu(NaN) = NaN, and 0 * Inf = NaN.
+// Non-finite inputs follow IEEE through the same steps, with e's saturation:
+// silu(+Inf) = +Inf / 1 = +Inf, silu(-Inf) = -Inf / 3.4e38 = -Inf,
+// silu(NaN) = NaN, and 0 * Inf = NaN.
 GQ_HOST_DEVICE inline float gq_silu_mul(float g, float u) {
   const float d = gq_add_rn(1.0f, gq_exp(-g));
   return gq_mul_rn(gq_div_rn(g, d), u);

@@ -41,20 +41,7 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   // Masked calls never touch the padding rows; unmasked packed ones zero them.
   *rows = packed && !p.masked() ? p.packed_rows : p.m;
-  const int64_t all_rows = *rows * p.experts;
-  const int64_t want_threads = static_cast<int64_t>(sm_count) * kBlockThreads;
-  plan.chunk = kChunk;
-  while (!packed && plan.chunk > 1 &&
-         all_rows * ((p.groups_per_row + plan.chunk - 1) / plan.chunk) *
-                 plan.lanes <
-             want_threads) {
-    plan.chunk >>= 1;
-  }
-  plan.chunks_per_row = packed
-                            ? p.packed_cols
-                            : (p.groups_per_row + plan.chunk - 1) / plan.chunk;
-  plan.items = all_rows * plan.chunks_per_row;
-  plan.blocks = (plan.items * plan.lanes + kBlockThreads - 1) / kBlockThreads;
+  plan_items(p, sm_count, *rows * p.experts, &plan);
   return plan;
 }
 
@@ -74,61 +61,54 @@ inline FusedParams make_fused_params(const QuantProblem& p,
   return fp;
 }
 
-template <void (*kKernel)(FusedParams)>
-inline Error launch_fused_wave(const LaunchPlan& plan, int sm_count,
-                               Stream stream, const FusedParams& fp) {
-  static const int per_sm = [] {
-    int n = 0;
-    if (resident_blocks_per_sm(kKernel, kBlockThreads, &n) != kSuccess ||
-        n <= 0) {
-      (void)last_error();
-      n = 1;
-    }
-    return n;
-  }();
-  const int64_t wave = static_cast<int64_t>(sm_count) * per_sm;
-  const int64_t grid = plan.blocks < wave ? plan.blocks : wave;
-  return launch(kKernel, static_cast<unsigned>(grid), kBlockThreads, stream,
-                fp);
-}
-
 template <InputFormat kIn, QuantFormat kOut, bool kFused>
-inline Error launch_fused_typed(const LaunchPlan& plan, const FusedParams& fp,
-                                int sm_count, Stream stream) {
+inline Error launch_fused_typed(const LaunchPlan& plan, const EncodeMode& mode,
+                                const FusedParams& fp, int sm_count,
+                                Stream stream) {
   if (!plan.vectorized) {
-    return launch_fused_wave<fused_generic_kernel<kIn, kOut, kFused>>(
+    return launch_grid<fused_generic_kernel<kIn, kOut, kFused>>(
         plan, sm_count, stream, fp);
   }
-  if (plan.nv == 1) {
-    return launch_fused_wave<fused_vec_kernel<kIn, kOut, 1, kFused>>(
+  return with_modes<kOut>(fp.k.ue8m0, mode, [&](auto pow2, auto clamp,
+                                                auto alt) {
+    constexpr bool kPow2 = decltype(pow2)::value;
+    constexpr bool kClamp = decltype(clamp)::value;
+    constexpr bool kAlt = decltype(alt)::value;
+    if (plan.nv == 1) {
+      return launch_grid<
+          fused_vec_kernel<kIn, kOut, 1, kFused, kPow2, kClamp, kAlt>>(
+          plan, sm_count, stream, fp);
+    }
+    return launch_grid<
+        fused_vec_kernel<kIn, kOut, 2, kFused, kPow2, kClamp, kAlt>>(
         plan, sm_count, stream, fp);
-  }
-  return launch_fused_wave<fused_vec_kernel<kIn, kOut, 2, kFused>>(
-      plan, sm_count, stream, fp);
+  });
 }
 
 template <InputFormat kIn, QuantFormat kOut>
 inline Error launch_fused_out(const QuantProblem& p, const LaunchPlan& plan,
-                              const FusedParams& fp, int sm_count,
-                              Stream stream) {
+                              const EncodeMode& mode, const FusedParams& fp,
+                              int sm_count, Stream stream) {
   return p.fuse_silu_and_mul
-             ? launch_fused_typed<kIn, kOut, true>(plan, fp, sm_count, stream)
-             : launch_fused_typed<kIn, kOut, false>(plan, fp, sm_count, stream);
+             ? launch_fused_typed<kIn, kOut, true>(plan, mode, fp, sm_count,
+                                                   stream)
+             : launch_fused_typed<kIn, kOut, false>(plan, mode, fp, sm_count,
+                                                    stream);
 }
 
 template <InputFormat kIn>
 inline Error launch_fused_in(const QuantProblem& p, const LaunchPlan& plan,
-                             const FusedParams& fp, int sm_count,
-                             Stream stream) {
+                             const EncodeMode& mode, const FusedParams& fp,
+                             int sm_count, Stream stream) {
   switch (p.out_format) {
     case QuantFormat::kE4M3FN:
-      return launch_fused_out<kIn, QuantFormat::kE4M3FN>(p, plan, fp, sm_count,
+      return launch_fused_out<kIn, QuantFormat::kE4M3FN>(p, plan, mode, fp, sm_count,
                                                          stream);
     case QuantFormat::kE4M3FNUZ:
-      return launch_fused_out<kIn, QuantFormat::kE4M3FNUZ>(p, plan, fp,
+      return launch_fused_out<kIn, QuantFormat::kE4M3FNUZ>(p, plan, mode, fp,
                                                            sm_count, stream);
     default:
-      return launch_fused_out<kIn, QuantFormat::kInt8>(p, plan, fp, sm_count,
+      return launch_fused_out<kIn, QuantFormat::kInt8>(p, plan, mode, fp, sm_count,
                                                        stream);
   }
 }
@@ -140,15 +120,17 @@ inline Error launch_fused(const QuantProblem& p, Stream stream, int sm_count) {
   const LaunchPlan plan = plan_fused(p, sm_count, &rows);
   if (plan.items == 0) return kSuccess;
   const FusedParams fp = make_fused_params(p, plan, rows);
+  EncodeMode mode;
+  encode_mode(p, &mode.clamp, &mode.fnuz_via_fn);
   switch (p.in_format) {
     case InputFormat::kFloat32:
-      return launch_fused_in<InputFormat::kFloat32>(p, plan, fp, sm_count,
+      return launch_fused_in<InputFormat::kFloat32>(p, plan, mode, fp, sm_count,
                                                     stream);
     case InputFormat::kFloat16:
-      return launch_fused_in<InputFormat::kFloat16>(p, plan, fp, sm_count,
+      return launch_fused_in<InputFormat::kFloat16>(p, plan, mode, fp, sm_count,
                                                     stream);
     default:
-      return launch_fused_in<InputFormat::kBFloat16>(p, plan, fp, sm_count,
+      return launch_fused_in<InputFormat::kBFloat16>(p, plan, mode, fp, sm_count,
                                                      stream);
   }
 }

@@ -91,21 +91,21 @@ __device__ inline FusedPos fused_locate(const FusedParams& fp, int64_t item) {
   return pos;
 }
 
-// quantize_vector's second half, on values already in float32 (y). The
-// clamp is always applied (the plain kernel's skipping of it is a shortcut
-// the fused path does not need), and so the software fnuz encoder is used.
-template <QuantFormat kOut, Div kDiv, int kVec>
+// quantize_vector's second half, on values already in float32 (y), with the
+// plain kernel's clamp and encoder choices (kClamp, kAlt: see encode_mode).
+template <QuantFormat kOut, Div kDiv, int kVec, bool kClamp, bool kAlt>
 __device__ inline void quantize_values(float (&f)[kVec], float s, float r,
                                        float qmin, float qmax, void* dst) {
 #pragma unroll
   for (int e = 0; e < kVec; ++e) {
-    f[e] = gq_clamp_keep_nan(divide<kDiv>(f[e], s, r), qmin, qmax);
+    f[e] = divide<kDiv>(f[e], s, r);
+    if constexpr (kClamp) f[e] = gq_clamp_keep_nan(f[e], qmin, qmax);
   }
   uint32_t packed[kVec / 4];
 #pragma unroll
   for (int w = 0; w < kVec / 4; ++w) {
-    packed[w] = encode_pair<kOut, false>(f[4 * w], f[4 * w + 1]) |
-                (encode_pair<kOut, false>(f[4 * w + 2], f[4 * w + 3]) << 16);
+    packed[w] = encode_pair<kOut, kAlt>(f[4 * w], f[4 * w + 1]) |
+                (encode_pair<kOut, kAlt>(f[4 * w + 2], f[4 * w + 3]) << 16);
   }
   OutVec<kVec>::store(dst, packed);
 }
@@ -140,7 +140,8 @@ __device__ inline ItemPos<kChunk> as_item(const FusedPos& f) {
 // One group of y: unpack gate and up, y = gq_silu_mul, the group maximum,
 // the scale, then the plain kernel's exact division and encoders. Groups
 // are done one at a time to keep 2 x 8 values live per lane, not 4 x that.
-template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2>
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2, bool kClamp,
+          bool kAlt>
 __device__ inline float fused_group(const KernelParams& p, bool in_chunk,
                                     bool valid, const uint4 (&gate)[kNV],
                                     const uint4 (&up)[kNV], char* dst) {
@@ -166,28 +167,33 @@ __device__ inline float fused_group(const KernelParams& p, bool in_chunk,
     const float inv = pow2_reciprocal(s);
 #pragma unroll
     for (int v = 0; v < kNV; ++v) {
-      quantize_values<kOut, Div::kMulPow2>(y[v], s, inv, p.qmin, p.qmax,
+      quantize_values<kOut, Div::kMulPow2, kVec, kClamp, kAlt>(y[v], s, inv, p.qmin, p.qmax,
                                            dst + v * step);
     }
   } else if (gq_rcp_division_ok(s)) {
     const float r = gq_rcp_rn(s);
 #pragma unroll
     for (int v = 0; v < kNV; ++v) {
-      quantize_values<kOut, Div::kRcp>(y[v], s, r, p.qmin, p.qmax,
+      quantize_values<kOut, Div::kRcp, kVec, kClamp, kAlt>(y[v], s, r, p.qmin, p.qmax,
                                        dst + v * step);
     }
   } else {
 #pragma unroll
     for (int v = 0; v < kNV; ++v) {
-      quantize_values<kOut, Div::kIeee>(y[v], s, 0.f, p.qmin, p.qmax,
+      quantize_values<kOut, Div::kIeee, kVec, kClamp, kAlt>(y[v], s, 0.f, p.qmin, p.qmax,
                                         dst + v * step);
     }
   }
   return s;
 }
 
-template <InputFormat kIn, QuantFormat kOut, int kNV, bool kFused, bool kPow2>
-__device__ inline void fused_vec_body(const FusedParams& fp) {
+// The fast fused/masked kernel. Like quant_vec_kernel, every per-launch
+// choice that changes the inner loop is a template argument picked on the
+// host (fused_dispatch.cuh), so each kernel holds one loop body.
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kFused, bool kPow2,
+          bool kClamp, bool kAlt>
+__global__ void __launch_bounds__(kBlockThreads)
+    fused_vec_kernel(const FusedParams fp) {
   using In = Input<kIn>;
   constexpr int kBytesIn = In::kBytes;
   constexpr int kVec = 16 / kBytesIn;
@@ -211,8 +217,8 @@ __device__ inline void fused_vec_body(const FusedParams& fp) {
       // Masked, not fused: exactly the plain kernel's item code.
       uint4 raw[kChunk][kNV];
       load_item<kBytesIn>(pe, pos, lane, raw);
-      process_item<kIn, kOut, kNV, kChunk, kPow2, true, false>(pe, pos, lane,
-                                                             raw);
+      process_item<kIn, kOut, kNV, kChunk, kPow2, kClamp, kAlt>(pe, pos, lane,
+                                                                raw);
     } else {
       uint4 gate[kChunk][kNV];
       uint4 up[kChunk][kNV];
@@ -227,23 +233,13 @@ __device__ inline void fused_vec_body(const FusedParams& fp) {
       float s[kChunk];
 #pragma unroll
       for (int j = 0; j < kChunk; ++j) {
-        s[j] = fused_group<kIn, kOut, kNV, kPow2>(
+        s[j] = fused_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(
             pe, j < pe.chunk, pos.valid[j], gate[j], up[j],
             qg + j * pe.group_size);
       }
       write_scales<kChunk>(pe, pos.active, pos.has_data, lane, pos.row,
                    pos.chunk_index, pos.g0, s, pos.valid);
     }
-  }
-}
-
-template <InputFormat kIn, QuantFormat kOut, int kNV, bool kFused>
-__global__ void __launch_bounds__(kBlockThreads)
-    fused_vec_kernel(const FusedParams fp) {
-  if (fp.k.ue8m0) {
-    fused_vec_body<kIn, kOut, kNV, kFused, true>(fp);
-  } else {
-    fused_vec_body<kIn, kOut, kNV, kFused, false>(fp);
   }
 }
 

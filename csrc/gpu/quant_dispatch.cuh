@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 
 #include "csrc/gpu/portability.h"
 #include "csrc/gpu/quant_kernel.cuh"
@@ -21,7 +22,8 @@ namespace gpu {
 // chunk: at most this many groups per item (packed always uses 4); grid:
 // `full` (default) launches one sub-group per item, `wave` caps the grid at
 // one resident wave of a grid-stride loop; bps: the chunk shrinks while the
-// grid would have fewer than this many blocks per SM. Measured on the H200 with two
+// grid would have fewer than this many blocks per SM; small=0 keeps small
+// problems on quant_vec_kernel instead of quant_small_kernel. Measured on the H200 with two
 // vectors per lane (two or three resident blocks per SM), the full grid ran
 // 3-12% faster at M = 16384: the hardware block scheduler balances the tail
 // that a fixed wave leaves.
@@ -30,6 +32,7 @@ struct LaunchTuning {
   int chunk = kChunk;
   bool full_grid = true;
   int64_t blocks_per_sm = 1;  // the chunk shrinks below this many blocks/SM
+  bool small_kernel = true;   // quant_small_kernel where it applies
 };
 
 inline LaunchTuning parse_tuning(const char* text) {
@@ -54,6 +57,8 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.blocks_per_sm = std::stoi(val);
     } else if (key == "grid" && (val == "wave" || val == "full")) {
       t.full_grid = val == "full";
+    } else if (key == "small" && (val == "0" || val == "1")) {
+      t.small_kernel = val == "1";
     }
     pos = end + 1;
   }
@@ -125,32 +130,40 @@ inline bool vector_shape(const QuantProblem& p, int64_t min_vectors,
   return true;
 }
 
+// The item shape of a plan whose vector shape is set: `rows` rows (all
+// experts' for the fused/masked kernels) of p.groups_per_row groups. Four
+// groups per item keep 4 * nv loads in flight per lane. Only when that would
+// leave SMs without a block (tiny m) does the chunk shrink, trading bytes in
+// flight per lane for more lanes (measured on H100: at m = 256 x 7168, one
+// group per item was 1.6x slower than four). Packed words need their 4
+// groups in one item.
+inline void plan_items(const QuantProblem& p, int sm_count, int64_t rows,
+                       LaunchPlan* plan) {
+  const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
+  const int64_t want_threads = static_cast<int64_t>(sm_count) *
+                               tuning().blocks_per_sm * kBlockThreads;
+  plan->chunk = packed ? kChunk : tuning().chunk;
+  while (!packed && plan->chunk > 1 &&
+         rows * ((p.groups_per_row + plan->chunk - 1) / plan->chunk) *
+                 plan->lanes <
+             want_threads) {
+    plan->chunk >>= 1;
+  }
+  plan->chunks_per_row =
+      packed ? p.packed_cols
+             : (p.groups_per_row + plan->chunk - 1) / plan->chunk;
+  plan->items = rows * plan->chunks_per_row;
+  plan->blocks =
+      (plan->items * plan->lanes + kBlockThreads - 1) / kBlockThreads;
+}
+
 inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count) {
   LaunchPlan plan;
   plan.vectorized = vector_shape(p, vectors_per_lane(p, sm_count),
                                  &plan.lanes, &plan.nv);
   if (!plan.vectorized) plan.lanes = kGenericLanes;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
-  const int64_t rows = packed ? p.packed_rows : p.m;
-  // Four groups per item keep 4 * nv loads in flight per lane. Only when
-  // that would leave SMs without a block (tiny m) does the chunk shrink,
-  // trading bytes in flight per lane for more lanes (measured on H100: at
-  // m = 256 x 7168, one group per item was 1.6x slower than four). Packed
-  // words need their 4 groups in one item.
-  const int64_t want_threads = static_cast<int64_t>(sm_count) *
-                               tuning().blocks_per_sm * kBlockThreads;
-  plan.chunk = packed ? kChunk : tuning().chunk;
-  while (!packed && plan.chunk > 1 &&
-         rows * ((p.groups_per_row + plan.chunk - 1) / plan.chunk) *
-                 plan.lanes <
-             want_threads) {
-    plan.chunk >>= 1;
-  }
-  plan.chunks_per_row = packed
-                            ? p.packed_cols
-                            : (p.groups_per_row + plan.chunk - 1) / plan.chunk;
-  plan.items = rows * plan.chunks_per_row;
-  plan.blocks = (plan.items * plan.lanes + kBlockThreads - 1) / kBlockThreads;
+  plan_items(p, sm_count, packed ? p.packed_rows : p.m, &plan);
   return plan;
 }
 
@@ -227,10 +240,11 @@ inline KernelParams make_params(const QuantProblem& p, const LaunchPlan& plan) {
 // The grid: one sub-group per item, or (grid=wave, or more blocks than a
 // launch takes) one resident wave of the grid-stride loop. The residency of
 // each kernel is asked once (it depends on its register count, not on the
-// call).
-template <void (*kKernel)(KernelParams)>
+// call). Shared by the plain and the fused/masked kernels (Params is their
+// parameter block).
+template <auto kKernel, typename Params>
 inline Error launch_grid(const LaunchPlan& plan, int sm_count, Stream stream,
-                         const KernelParams& k) {
+                         const Params& k) {
   static const int per_sm = [] {
     int n = 0;
     if (resident_blocks_per_sm(kKernel, kBlockThreads, &n) != kSuccess ||
@@ -246,41 +260,23 @@ inline Error launch_grid(const LaunchPlan& plan, int sm_count, Stream stream,
   return launch(kKernel, static_cast<unsigned>(grid), kBlockThreads, stream, k);
 }
 
-// Template arguments of the fast kernel from the launch's choices, one level
-// per argument.
-template <InputFormat kIn, QuantFormat kOut, int kNV, int kMaxChunk,
-          bool kPow2, bool kClamp>
-inline Error launch_vec_alt(const LaunchPlan& plan, const EncodeMode& mode,
-                            const KernelParams& k, int sm, Stream st) {
-  if constexpr (kOut == QuantFormat::kE4M3FNUZ) {
-    if (mode.fnuz_via_fn) {
-      return launch_grid<
-          quant_vec_kernel<kIn, kOut, kNV, kMaxChunk, kPow2, kClamp, true>>(
-          plan, sm, st, k);
+// Calls launch(kPow2, kClamp, kAlt) with the launch's per-kernel choices as
+// std::bool_constant arguments, so that each combination instantiates its own
+// kernel (one loop body each); the fnuz-through-fn encoder exists only for
+// e4m3fnuz output.
+template <QuantFormat kOut, typename Launch>
+inline Error with_modes(bool pow2, const EncodeMode& mode, Launch&& launch) {
+  auto pick_alt = [&](auto kPow2, auto kClamp) -> Error {
+    if constexpr (kOut == QuantFormat::kE4M3FNUZ) {
+      if (mode.fnuz_via_fn) return launch(kPow2, kClamp, std::true_type{});
     }
-  }
-  return launch_grid<
-      quant_vec_kernel<kIn, kOut, kNV, kMaxChunk, kPow2, kClamp, false>>(
-      plan, sm, st, k);
-}
-
-template <InputFormat kIn, QuantFormat kOut, int kNV, int kMaxChunk,
-          bool kPow2>
-inline Error launch_vec_clamp(const LaunchPlan& plan, const EncodeMode& mode,
-                              const KernelParams& k, int sm, Stream st) {
-  return mode.clamp ? launch_vec_alt<kIn, kOut, kNV, kMaxChunk, kPow2, true>(
-                          plan, mode, k, sm, st)
-                    : launch_vec_alt<kIn, kOut, kNV, kMaxChunk, kPow2, false>(
-                          plan, mode, k, sm, st);
-}
-
-template <InputFormat kIn, QuantFormat kOut, int kNV, int kMaxChunk>
-inline Error launch_vec_pow2(const LaunchPlan& plan, const EncodeMode& mode,
-                             const KernelParams& k, int sm, Stream st) {
-  return k.ue8m0 ? launch_vec_clamp<kIn, kOut, kNV, kMaxChunk, true>(
-                       plan, mode, k, sm, st)
-                 : launch_vec_clamp<kIn, kOut, kNV, kMaxChunk, false>(
-                       plan, mode, k, sm, st);
+    return launch(kPow2, kClamp, std::false_type{});
+  };
+  auto pick_clamp = [&](auto kPow2) -> Error {
+    return mode.clamp ? pick_alt(kPow2, std::true_type{})
+                      : pick_alt(kPow2, std::false_type{});
+  };
+  return pow2 ? pick_clamp(std::true_type{}) : pick_clamp(std::false_type{});
 }
 
 // One group per item with one vector per lane is what small problems get
@@ -289,12 +285,87 @@ inline Error launch_vec_pow2(const LaunchPlan& plan, const EncodeMode& mode,
 template <InputFormat kIn, QuantFormat kOut, int kNV>
 inline Error launch_vec_chunk(const LaunchPlan& plan, const EncodeMode& mode,
                               const KernelParams& k, int sm, Stream st) {
-  if constexpr (kNV == 1) {
-    if (plan.chunk == 1) {
-      return launch_vec_pow2<kIn, kOut, kNV, 1>(plan, mode, k, sm, st);
+  return with_modes<kOut>(k.ue8m0, mode, [&](auto pow2, auto clamp, auto alt) {
+    constexpr bool kPow2 = decltype(pow2)::value;
+    constexpr bool kClamp = decltype(clamp)::value;
+    constexpr bool kAlt = decltype(alt)::value;
+    if constexpr (kNV == 1) {
+      if (plan.chunk == 1) {
+        return launch_grid<
+            quant_vec_kernel<kIn, kOut, kNV, 1, kPow2, kClamp, kAlt>>(
+            plan, sm, st, k);
+      }
     }
-  }
-  return launch_vec_pow2<kIn, kOut, kNV, kChunk>(plan, mode, k, sm, st);
+    return launch_grid<
+        quant_vec_kernel<kIn, kOut, kNV, kChunk, kPow2, kClamp, kAlt>>(
+        plan, sm, st, k);
+  });
+}
+
+// Whether quant_small_kernel takes the call: one vector per lane, one group
+// per item (strided) or one packed word per item, and every byte offset the
+// call touches below 2^31 (its index arithmetic is 32-bit).
+inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan) {
+  if (!tuning().small_kernel || !plan.vectorized || plan.nv != 1) return false;
+  const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
+  if (!packed && plan.chunk != 1) return false;
+  const int64_t kLimit = INT32_MAX;
+  const int64_t in_bytes = input_bytes(p.in_format);
+  const int64_t last = p.m - 1;
+  const int64_t x_end = (last * p.x_row_stride + p.k) * in_bytes;
+  const int64_t q_end = last * p.q_row_stride + p.k;
+  const int64_t s_end =
+      packed ? p.packed_rows + (p.packed_cols - 1) * p.packed_col_stride
+             : last * p.s_row_stride + (p.groups_per_row - 1) * p.s_group_stride;
+  return p.m >= 1 && x_end < kLimit && q_end < kLimit && s_end < kLimit &&
+         plan.items * plan.lanes < kLimit;
+}
+
+inline SmallParams make_small_params(const QuantProblem& p,
+                                     const LaunchPlan& plan) {
+  const int64_t in_bytes = input_bytes(p.in_format);
+  SmallParams k{};
+  k.x = p.x;
+  k.q = p.q;
+  k.s = p.s;
+  k.items = static_cast<uint32_t>(plan.items);
+  k.chunk_div = FastDivU32(static_cast<uint32_t>(plan.chunks_per_row));
+  k.m = static_cast<uint32_t>(p.m);
+  k.gpr = static_cast<uint32_t>(p.groups_per_row);
+  k.x_row_bytes = static_cast<uint32_t>(p.x_row_stride * in_bytes);
+  k.x_group_bytes = static_cast<uint32_t>(p.group_size * in_bytes);
+  k.q_row_stride = static_cast<uint32_t>(p.q_row_stride);
+  k.group_size = static_cast<uint32_t>(p.group_size);
+  k.s_row_stride = static_cast<uint32_t>(p.s_row_stride);
+  k.s_group_stride = static_cast<uint32_t>(p.s_group_stride);
+  k.packed_col_stride = static_cast<uint32_t>(p.packed_col_stride);
+  k.lanes_log2 = log2_exact(plan.lanes);
+  k.eps = p.eps;
+  k.qmin = p.qmin;
+  k.qmax = p.qmax;
+  k.qmax_rcp = 1.0f / p.qmax;
+  k.scale_by_rcp = scale_division_by_reciprocal(p.qmax);
+  return k;
+}
+
+template <InputFormat kIn, QuantFormat kOut>
+inline Error launch_small(const QuantProblem& p, const LaunchPlan& plan,
+                          const EncodeMode& mode, int sm, Stream st) {
+  const SmallParams k = make_small_params(p, plan);
+  const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
+  return with_modes<kOut>(p.ue8m0 || packed, mode,
+                          [&](auto pow2, auto clamp, auto alt) {
+    constexpr bool kPow2 = decltype(pow2)::value;
+    constexpr bool kClamp = decltype(clamp)::value;
+    constexpr bool kAlt = decltype(alt)::value;
+    if (packed) {
+      return launch_grid<
+          quant_small_kernel<kIn, kOut, kChunk, kPow2, kClamp, kAlt>>(
+          plan, sm, st, k);
+    }
+    return launch_grid<quant_small_kernel<kIn, kOut, 1, kPow2, kClamp, kAlt>>(
+        plan, sm, st, k);
+  });
 }
 
 template <InputFormat kIn, QuantFormat kOut>
@@ -317,6 +388,16 @@ template <InputFormat kIn>
 inline Error launch_for_input(const QuantProblem& p, const LaunchPlan& plan,
                               const EncodeMode& mode, const KernelParams& k,
                               int sm, Stream st) {
+  if (small_kernel_fits(p, plan)) {
+    switch (p.out_format) {
+      case QuantFormat::kE4M3FN:
+        return launch_small<kIn, QuantFormat::kE4M3FN>(p, plan, mode, sm, st);
+      case QuantFormat::kE4M3FNUZ:
+        return launch_small<kIn, QuantFormat::kE4M3FNUZ>(p, plan, mode, sm, st);
+      default:
+        return launch_small<kIn, QuantFormat::kInt8>(p, plan, mode, sm, st);
+    }
+  }
   switch (p.out_format) {
     case QuantFormat::kE4M3FN:
       return launch_typed<kIn, QuantFormat::kE4M3FN>(plan, mode, k, sm, st);

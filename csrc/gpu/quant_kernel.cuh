@@ -263,8 +263,8 @@ __device__ inline float abs_max_tree(const float (&f)[N]) {
 // of gq_group_scale. The division goes through the reciprocal of qmax when
 // the host has checked that qmax is one of the bounds the exhaustive check
 // covers (all 2^32 dividends) and the dividend is in the range it proved.
-template <bool kPow2>
-__device__ inline float group_scale(const KernelParams& p, float amax) {
+template <bool kPow2, typename Params>
+__device__ inline float group_scale(const Params& p, float amax) {
   const float a = amax > p.eps ? amax : p.eps;
   const float s = p.scale_by_rcp && a >= 0x1p-80f && a <= 3.40282347e38f
                       ? gq_div_by_rcp(a, p.qmax, p.qmax_rcp)
@@ -509,6 +509,115 @@ __global__ void __launch_bounds__(kBlockThreads)
     load_item<kBytesIn>(p, pos, lane, raw);
     process_item<kIn, kOut, kNV, kMaxChunk, kPow2, kClamp, kAlt>(p, pos, lane,
                                                                  raw);
+  }
+}
+
+// ---- small problems: the same item code, nothing else on the chain -------
+//
+// At M <= a few hundred rows each warp runs one item on a nearly idle GPU, so
+// a call costs its dependent instruction chain (ncu at M = 1: about 10 cycles
+// per issued instruction, the load issued only after ~150 instructions of
+// grid-stride set-up and 64-bit index arithmetic). This kernel computes the
+// same bytes as quant_vec_kernel with one vector per lane, minus what small
+// problems never need: no grid-stride loop (one item per sub-group; the host
+// launches one sub-group per item), 32-bit offsets (the host checks that
+// every byte offset of the call fits), and a parameter block of 32-bit
+// fields. kGroups is the item's group count: 1 for the strided layouts, the
+// 4 groups of one UE8M0 word for the packed one.
+struct SmallParams {
+  const void* x;
+  void* q;
+  void* s;
+  uint32_t items;             // rows * chunks_per_row (packed: padded rows)
+  FastDivU32 chunk_div;       // item -> (row, chunk)
+  uint32_t m;                 // rows of data; packed rows beyond are padding
+  uint32_t gpr;               // groups per row
+  uint32_t x_row_bytes;       // x's row stride in bytes
+  uint32_t x_group_bytes;     // G * in_bytes
+  uint32_t q_row_stride;      // bytes
+  uint32_t group_size;        // G: q bytes per group
+  uint32_t s_row_stride;      // strided layouts, float words
+  uint32_t s_group_stride;
+  uint32_t packed_col_stride;  // packed layout, int32 words
+  int32_t lanes_log2;
+  float eps;
+  float qmin;
+  float qmax;
+  float qmax_rcp;
+  bool scale_by_rcp;
+};
+
+template <InputFormat kIn, QuantFormat kOut, int kGroups, bool kPow2,
+          bool kClamp, bool kAlt>
+__global__ void __launch_bounds__(kBlockThreads)
+    quant_small_kernel(const SmallParams p) {
+  using In = Input<kIn>;
+  constexpr int kVec = 16 / In::kBytes;
+  const uint32_t t = blockIdx.x * kBlockThreads + threadIdx.x;
+  const uint32_t lanes = 1u << p.lanes_log2;
+  const uint32_t lane = t & (lanes - 1);
+  // A sub-group is wholly in or out of range; the lanes out of range still
+  // take part in the shuffles (on item 0's data) and store nothing.
+  const uint32_t sub = t >> p.lanes_log2;
+  const bool active = sub < p.items;
+  uint32_t row, chunk;
+  p.chunk_div.divmod(active ? sub : 0u, row, chunk);
+  const bool has_data = active && row < p.m;
+  const uint32_t g0 = chunk * kGroups;
+  const uint32_t data_row = has_data ? row : 0u;
+  const char* xg = static_cast<const char*>(p.x) + data_row * p.x_row_bytes +
+                   g0 * p.x_group_bytes + lane * 16u;
+  uint4 raw[kGroups];
+  bool valid[kGroups];
+#pragma unroll
+  for (int j = 0; j < kGroups; ++j) {
+    valid[j] = has_data && g0 + j < p.gpr;
+    raw[j] = valid[j] ? load16(xg + j * p.x_group_bytes)
+                      : make_uint4(0u, 0u, 0u, 0u);
+  }
+  float s[kGroups];
+#pragma unroll
+  for (int j = 0; j < kGroups; ++j) {
+    float f[kVec];
+    In::unpack(raw[j], f);
+    s[j] = group_scale<kPow2>(p, group_max(abs_max_tree(f), lanes));
+  }
+  char* qg = static_cast<char*>(p.q) + data_row * p.q_row_stride +
+             g0 * p.group_size + lane * kVec;
+#pragma unroll
+  for (int j = 0; j < kGroups; ++j) {
+    if (!valid[j]) continue;
+    if constexpr (kPow2) {
+      quantize_vector<kIn, kOut, Div::kMulPow2, kClamp, kAlt>(
+          raw[j], s[j], pow2_reciprocal(s[j]), p.qmin, p.qmax,
+          qg + j * p.group_size);
+    } else if (gq_rcp_division_ok(s[j])) {
+      quantize_vector<kIn, kOut, Div::kRcp, kClamp, kAlt>(
+          raw[j], s[j], gq_rcp_rn(s[j]), p.qmin, p.qmax,
+          qg + j * p.group_size);
+    } else {
+      quantize_vector<kIn, kOut, Div::kIeee, kClamp, kAlt>(
+          raw[j], s[j], 0.f, p.qmin, p.qmax, qg + j * p.group_size);
+    }
+  }
+  if constexpr (kGroups == kChunk) {
+    // Packed: lane 0 writes the word; padding rows and groups past the row's
+    // end give zero bytes.
+    uint32_t word = 0;
+#pragma unroll
+    for (int j = 0; j < kGroups; ++j) {
+      if (valid[j]) word |= static_cast<uint32_t>(gq_ue8m0_byte(s[j])) << (8 * j);
+    }
+    if (active && lane == 0) {
+      static_cast<int32_t*>(p.s)[row + chunk * p.packed_col_stride] =
+          static_cast<int32_t>(word);
+    }
+  } else {
+    static_assert(kGroups == 1, "strided items are one group");
+    if (valid[0] && lane == 0) {
+      static_cast<float*>(p.s)[row * p.s_row_stride +
+                               g0 * p.s_group_stride] = s[0];
+    }
   }
 }
 

@@ -42,6 +42,7 @@ __all__ = [
     "ue8m0_byte",
     "pack_ue8m0",
     "exp_f32",
+    "fma_f32",
     "silu_and_mul",
     "masked_rows",
 ]
@@ -197,6 +198,8 @@ def quantize_reference(x, group_size, eps, qmin, qmax, out_dtype, ue8m0):
 
 
 # gq_exp's constants as float32 bit patterns (csrc/quant_math.h).
+_EXP_LO = 0xC2AEAC4F  # -87.33654, the first float above -126 ln 2
+_EXP_HI = 0x42B17217  # 88.72283, the last float below 128 ln 2
 _EXP_LOG2E = 0x3FB8AA3B
 _EXP_LN2_HI = 0x3F317200
 _EXP_LN2_LO = 0x35BFBE8E
@@ -205,43 +208,58 @@ _ROUND_MAGIC = 12582912.0  # 1.5 * 2^23
 
 
 def _f32_of_bits(bits, like):
-    return torch.tensor(bits, dtype=torch.int32, device=like.device).view(torch.float32)
+    signed = bits - (1 << 32) if bits >= 1 << 31 else bits
+    return torch.tensor(signed, dtype=torch.int32, device=like.device).view(torch.float32)
+
+
+def fma_f32(a, b, c):
+    """float32 fma(a, b, c), rounded once, for finite a, b, c (torch has no
+    float32 fma that is guaranteed fused).
+
+    a * b is exact in float64 (24 + 24 bits). The sum is rounded to float64
+    with round-to-odd: TwoSum gives its exact error, and an inexact result
+    whose last bit is even moves one float64 ulp towards the true value.
+    Rounding that to float32 is then the correctly rounded fma, since 53 >=
+    24 + 2 (Boldo and Melquiond's round-to-odd theorem).
+    """
+    p = a.double() * b.double()
+    cd = c.double().expand_as(p)
+    s = p + cd
+    bb = s - p
+    err = (p - (s - bb)) + (cd - bb)
+    even = (s.view(torch.int64) & 1) == 0
+    towards = torch.where(err > 0, torch.full_like(s, float("inf")), torch.full_like(s, float("-inf")))
+    s = torch.where((err != 0) & even, torch.nextafter(s, towards), s)
+    return s.float()
 
 
 def exp_f32(x):
-    """gq_exp of float32 x, every operation of csrc/quant_math.h in order.
-
-    Only float32 tensor-tensor multiplies, adds and subtracts (each one IEEE
-    rounding on every device: torch's CPU add/sub use an FMA only with
-    alpha = +-1, which is exact) and integer bit work; no division.
-    """
-    lo, hi, zero = _f32(-104.0, x), _f32(89.0, x), _f32(0.0, x)
-    is_nan = torch.isnan(x)
-    xc = torch.where(x < lo, lo, x)
-    xc = torch.where(xc > hi, hi, xc)
-    xc = torch.where(is_nan, zero, xc)
+    """gq_exp of float32 x, every operation of csrc/quant_math.h in order:
+    float32 tensor-tensor multiplies, adds and subtracts (one IEEE rounding
+    each on every device), fma_f32 where the contract writes an fma, and
+    integer bit work; no division. Saturates outside [LO, HI]; NaN -> e(HI)."""
+    hi, lo = _f32_of_bits(_EXP_HI, x), _f32_of_bits(_EXP_LO, x)
+    xc = torch.where(x < hi, x, hi)  # NaN -> hi
+    xc = torch.where(xc > lo, xc, lo)
     magic = _f32(_ROUND_MAGIC, x)
-    t = xc * _f32_of_bits(_EXP_LOG2E, x)
-    nf = (t + magic) - magic
-    r1 = xc - nf * _f32_of_bits(_EXP_LN2_HI, x)
-    r = r1 - nf * _f32_of_bits(_EXP_LN2_LO, x)
+    t = fma_f32(xc, _f32_of_bits(_EXP_LOG2E, x), magic)
+    nf = t - magic
+    r = fma_f32(nf, -_f32_of_bits(_EXP_LN2_HI, x), xc)
+    r = fma_f32(nf, -_f32_of_bits(_EXP_LN2_LO, x), r)
     p = _f32_of_bits(_EXP_POLY[0], x).expand_as(r)
     for c in _EXP_POLY[1:]:
-        p = p * r + _f32_of_bits(c, x)
-    er = _f32(1.0, x) + (r + (r * r) * p)
-    n = nf.to(torch.int32)  # integral already: exact
-    n1 = n >> 1  # floor(n / 2)
-    n2 = n - n1
-    s1 = ((n1 + 127) << 23).view(torch.float32)
-    s2 = ((n2 + 127) << 23).view(torch.float32)
-    e = (er * s1) * s2
-    return torch.where(is_nan, x, e)
+        p = fma_f32(p, r, _f32_of_bits(c, x))
+    er = _f32(1.0, x) + fma_f32(r * r, p, r)
+    # n added to er's exponent field: bits(t) << 23 is n << 23 modulo 2^32.
+    bits = (er.view(torch.int32).to(torch.int64) + (t.view(torch.int32).to(torch.int64) << 23)) & 0xFFFFFFFF
+    return bits.to(torch.int32).view(torch.float32)
 
 
 def silu_and_mul(x):
     """y = silu(x[..., :H]) * x[..., H:] in float32, as the fused ops define it:
     g / (1 + exp_f32(-g)) with IEEE division, then * u. Non-finite values
-    follow IEEE through those steps (silu(-Inf) = NaN, 0 * Inf = NaN)."""
+    follow IEEE through those steps with exp_f32's saturation
+    (silu(-Inf) = -Inf / 3.4e38 = -Inf, 0 * Inf = NaN)."""
     h = x.shape[-1] // 2
     g = x[..., :h].to(torch.float32)
     u = x[..., h:].to(torch.float32)

@@ -125,6 +125,26 @@ py::array_t<float> silu_mul(const py::array& gate, const py::array& up) {
   return out;
 }
 
+py::array_t<float> fma3(const py::array& a, const py::array& b,
+                       const py::array& c) {
+  const Words x = as_words(a, "a");
+  const Words y = as_words(b, "b");
+  const Words z = as_words(c, "c");
+  if (x.shape != y.shape || x.shape != z.shape) {
+    throw std::runtime_error("b, c: expected the shape of a, got a different shape");
+  }
+  py::array_t<float> out(x.shape);
+  float* dst = out.mutable_data();
+  {
+    py::gil_scoped_release unlocked;
+    for (py::ssize_t i = 0; i < x.size; ++i) {
+      dst[i] = gq::gq_fma_rn(gq::gq_bits_float(x.data[i]), gq::gq_bits_float(y.data[i]),
+                             gq::gq_bits_float(z.data[i]));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(gq_scalar, m) {
@@ -167,6 +187,9 @@ PYBIND11_MODULE(gq_scalar, m) {
   m.def("exp", [](const py::array& x) {
     return map_words<float>(x, "x", [](float f) { return gq::gq_exp(f); });
   }, py::arg("x"), "gq_exp per element -> float32");
+
+  m.def("fma", &fma3, py::arg("a"), py::arg("b"), py::arg("c"),
+        "gq_fma_rn per element triple -> float32");
 
   m.def("silu_mul", &silu_mul, py::arg("gate"), py::arg("up"),
         "gq_silu_mul per element pair -> float32");
