@@ -21,8 +21,16 @@ namespace gpu {
 // 16. Four vectors per lane (float32 groups of 256 and more) would hold
 // 2 x 16 input vectors and 64 values per lane: those take the generic path
 // rather than risk spills.
-inline bool fused_vector_shape(const QuantProblem& p, int* lanes, int* nv) {
-  if (!vector_shape(p, 1, lanes, nv) || *nv > 2) return false;
+// Masked calls without the fusion are the plain op per expert and take the
+// plain rule for vectors per lane over all experts' groups; fused ones hold
+// gate and up vectors, one of each per lane where the group allows it.
+inline bool fused_vector_shape(const QuantProblem& p, int sm_count, int* lanes,
+                               int* nv) {
+  const int64_t min_vectors =
+      p.fuse_silu_and_mul
+          ? 1
+          : vectors_per_lane(p.experts * p.m * p.groups_per_row, sm_count);
+  if (!vector_shape(p, min_vectors, lanes, nv) || *nv > 2) return false;
   const int64_t in_bytes = input_bytes(p.in_format);
   const int64_t out_vec = 16 / in_bytes;
   if (p.experts > 1) {
@@ -36,7 +44,7 @@ inline bool fused_vector_shape(const QuantProblem& p, int* lanes, int* nv) {
 inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
                              int64_t* rows) {
   LaunchPlan plan;
-  plan.vectorized = fused_vector_shape(p, &plan.lanes, &plan.nv);
+  plan.vectorized = fused_vector_shape(p, sm_count, &plan.lanes, &plan.nv);
   if (!plan.vectorized) plan.lanes = kGenericLanes;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   // Masked calls never touch the padding rows; unmasked packed ones zero them.

@@ -100,9 +100,8 @@ inline int log2_exact(int v) {
 // chip several times (bf16, K 7168, M 16384: row 96% of copy against 78%,
 // packed 101% against 93%), and lost for small M, where more lanes in
 // flight matter more.
-inline int64_t vectors_per_lane(const QuantProblem& p, int sm_count) {
+inline int64_t vectors_per_lane(int64_t groups, int sm_count) {
   if (tuning().vectors_per_lane > 0) return tuning().vectors_per_lane;
-  const int64_t groups = p.m * p.groups_per_row;
   return groups >= 48 * static_cast<int64_t>(sm_count) ? 2 : 1;
 }
 
@@ -159,7 +158,7 @@ inline void plan_items(const QuantProblem& p, int sm_count, int64_t rows,
 
 inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count) {
   LaunchPlan plan;
-  plan.vectorized = vector_shape(p, vectors_per_lane(p, sm_count),
+  plan.vectorized = vector_shape(p, vectors_per_lane(p.m * p.groups_per_row, sm_count),
                                  &plan.lanes, &plan.nv);
   if (!plan.vectorized) plan.lanes = kGenericLanes;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
