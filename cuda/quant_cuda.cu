@@ -1,10 +1,10 @@
 // CUDA launcher. The device guard, the SM-count cache, the dispatcher and the
-// launch check are shared with the HIP backend (csrc/gpu/launch.h); this
+// launch check are shared with the HIP backend (gpu/launch/launch.h); this
 // translation unit is where nvcc instantiates the kernels for CUDA.
 #include "cuda/quant_cuda.h"
 
-#include "csrc/gpu/consumer_launch.h"
-#include "csrc/gpu/launch.h"
+#include "gpu/launch/consumer_launch.h"
+#include "gpu/launch/launch.h"
 
 namespace groupquant {
 namespace cuda_backend {

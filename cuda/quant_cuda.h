@@ -15,7 +15,7 @@ namespace cuda_backend {
 // current or the launch fails.
 void launch_quant(const QuantProblem& problem, void* stream);
 
-// The consumer-side ops (csrc/gpu/consumer_launch.h), same contract.
+// The consumer-side ops (gpu/launch/consumer_launch.h), same contract.
 void launch_block_quant(const BlockQuantProblem& problem, void* stream);
 void launch_dequant(const DequantProblem& problem, void* stream);
 

@@ -1,9 +1,9 @@
-// CUDA registrations of the groupquant ops (csrc/gpu/gpu_ops.h holds the
+// CUDA registrations of the groupquant ops (gpu/ops/gpu_ops.h holds the
 // entry points shared with rocm/).
 #include <torch/csrc/stable/library.h>
 
-#include "csrc/gpu/gpu_consumer_ops.h"
-#include "csrc/gpu/gpu_ops.h"
+#include "gpu/ops/gpu_consumer_ops.h"
+#include "gpu/ops/gpu_ops.h"
 #include "cuda/quant_cuda.h"
 
 using CudaOps = groupquant::gpu::GpuOps<&groupquant::cuda_backend::launch_quant>;
@@ -14,7 +14,7 @@ STABLE_TORCH_LIBRARY_IMPL(groupquant, CUDA, m) {
   m.impl("per_token_group_quant_8bit_packed", TORCH_BOX(&CudaOps::packed));
 }
 
-// The consumer-side ops (csrc/gpu/gpu_consumer_ops.h).
+// The consumer-side ops (gpu/ops/gpu_consumer_ops.h).
 using CudaConsumerOps =
     groupquant::gpu::GpuConsumerOps<&groupquant::cuda_backend::launch_block_quant,
                                     &groupquant::cuda_backend::launch_dequant>;

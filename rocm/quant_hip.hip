@@ -1,15 +1,15 @@
 // HIP launcher. Everything in it is shared with the CUDA backend: the kernels
-// (csrc/gpu/quant_kernel.cuh), the variant and grid choice
-// (quant_dispatch.cuh), the device guard and launch check (launch.h). What
+// (gpu/device/quant_kernel.cuh), the variant and grid choice
+// (quant_launch.cuh), the device guard and launch check (launch.h). What
 // AMD hardware changes (64-lane wavefronts, shuffles without masks,
-// hipStream_t) is spelled in csrc/gpu/portability.h.
+// hipStream_t) is spelled in gpu/device/portability.h.
 //
 // Compiled once per --rocm_archs entry (gfx90a, gfx940 by default); the
 // code objects' kernel set and scratch use are checked by tests/rocm_build.
 #include "rocm/quant_hip.h"
 
-#include "csrc/gpu/consumer_launch.h"
-#include "csrc/gpu/launch.h"
+#include "gpu/launch/consumer_launch.h"
+#include "gpu/launch/launch.h"
 
 #if !defined(__HIPCC__)
 #error "rocm/quant_hip.hip must be compiled by hipcc"

@@ -1,10 +1,10 @@
 // ROCm registrations of the groupquant ops. ROCm torch keeps CUDA's names, so
-// these register for the CUDA dispatch key (csrc/gpu/gpu_ops.h holds the
+// these register for the CUDA dispatch key (gpu/ops/gpu_ops.h holds the
 // entry points shared with cuda/).
 #include <torch/csrc/stable/library.h>
 
-#include "csrc/gpu/gpu_consumer_ops.h"
-#include "csrc/gpu/gpu_ops.h"
+#include "gpu/ops/gpu_consumer_ops.h"
+#include "gpu/ops/gpu_ops.h"
 #include "rocm/quant_hip.h"
 
 using RocmOps = groupquant::gpu::GpuOps<&groupquant::rocm_backend::launch_quant>;
@@ -15,7 +15,7 @@ STABLE_TORCH_LIBRARY_IMPL(groupquant, CUDA, m) {
   m.impl("per_token_group_quant_8bit_packed", TORCH_BOX(&RocmOps::packed));
 }
 
-// The consumer-side ops (csrc/gpu/gpu_consumer_ops.h).
+// The consumer-side ops (gpu/ops/gpu_consumer_ops.h).
 using RocmConsumerOps =
     groupquant::gpu::GpuConsumerOps<&groupquant::rocm_backend::launch_block_quant,
                                     &groupquant::rocm_backend::launch_dequant>;

@@ -150,7 +150,7 @@ def test_custom_bounds(out_dtype, qmin, qmax, layout, device, gen):
 # The GPU kernel picks, per launch, whether to clamp to [qmin, qmax] or let
 # the encoder saturate, and for e4m3fnuz whether to go through the e4m3fn
 # conversion (bounds inside +-224) or the software encoder
-# (csrc/gpu/quant_dispatch.cuh, encode_mode). Each mode, with and without
+# (gpu/launch/quant_launch.cuh, encode_mode). Each mode, with and without
 # UE8M0, on finite and on non-finite inputs; the "biting" bounds have
 # qmin > -qmax, so quotients below qmin really are clamped.
 ENCODER_MODES = [

@@ -29,7 +29,7 @@ _ENV_TOOLS = "GQ_ROCM_LLVM_TOOLS"
 
 ARCHS = [a for a in os.environ.get(_ENV_ARCHS, "").split(",") if a]
 
-# The kernels quant_dispatch.cuh and fused_dispatch.cuh instantiate per
+# The kernels quant_launch.cuh and fused_launch.cuh instantiate per
 # (InputFormat, QuantFormat): csrc/quant_problem.h has 3 of each.
 KERNEL_FAMILIES = ("quant_vec_kernel", "quant_generic_kernel", "fused_vec_kernel", "fused_generic_kernel")
 FORMAT_PAIRS = {(i, o) for i in range(3) for o in range(3)}

@@ -1,5 +1,5 @@
 // Host checks of two pieces of GPU index/division arithmetic that have host
-// spellings: FastDivU32 (csrc/gpu/fast_divmod.h) against '/', and
+// spellings: FastDivU32 (gpu/device/fast_divmod.h) against '/', and
 // gq_div_by_rcp (csrc/quant_math.h) against IEEE division on quotients
 // inside its documented domain. The device versions are checked over every
 // dividend by tools/gpu/gpu_division_check.cu; this one runs in every CI.
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <random>
 
-#include "csrc/gpu/fast_divmod.h"
+#include "gpu/device/fast_divmod.h"
 #include "csrc/quant_math.h"
 
 namespace {

@@ -1,6 +1,6 @@
 // Exhaustive proof obligations for the hardware conversions that the CUDA
 // kernels use in place of the shared software encoders (encode_pair in
-// csrc/gpu/quant_kernel.cuh), each over all 2^32 float bit patterns and in
+// gpu/device/quant_kernel.cuh), each over all 2^32 float bit patterns and in
 // both byte positions of a pair:
 //   e4m3fn    cvt.rn.satfinite.e4m3x2.f32     == gq_encode_e4m3fn(v)
 //   e4m3fnuz  the same on 2v, with fix-ups    == gq_encode_e4m3fnuz(clamp(v, -224, 224))
@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "csrc/gpu/quant_kernel.cuh"
+#include "gpu/device/quant_kernel.cuh"
 
 using groupquant::QuantFormat;
 namespace gq = groupquant;

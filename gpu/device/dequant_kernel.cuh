@@ -11,8 +11,8 @@
 
 #include "csrc/consumer_problem.h"
 #include "csrc/dequant_math.h"
-#include "csrc/gpu/block_quant_kernel.cuh"
-#include "csrc/gpu/portability.h"
+#include "gpu/device/block_quant_kernel.cuh"
+#include "gpu/device/portability.h"
 
 namespace groupquant {
 namespace gpu {

@@ -7,9 +7,9 @@
 #include <torch/headeronly/util/Exception.h>
 
 #include "csrc/consumer_problem.h"
-#include "csrc/gpu/block_quant_kernel.cuh"
-#include "csrc/gpu/dequant_kernel.cuh"
-#include "csrc/gpu/portability.h"
+#include "gpu/device/block_quant_kernel.cuh"
+#include "gpu/device/dequant_kernel.cuh"
+#include "gpu/device/portability.h"
 
 namespace groupquant {
 namespace gpu {

@@ -29,19 +29,15 @@
 
 #include <cstdint>
 
-#include "csrc/gpu/fast_divmod.h"
-#include "csrc/gpu/portability.h"
+#include "gpu/device/fast_divmod.h"
+#include "gpu/device/kernel_geometry.h"
+#include "gpu/device/portability.h"
 #include "csrc/quant_math.h"
 #include "csrc/quant_problem.h"
 
 namespace groupquant {
 namespace gpu {
 
-constexpr int kBlockThreads = 256;
-// Groups per item at most; also the groups packed in one UE8M0 word.
-constexpr int kChunk = 4;
-// Lanes per group on the generic (unaligned / odd-size) path.
-constexpr int kGenericLanes = 16;
 
 // What the kernels read, in 64-bit extents and strides (elements for x and q,
 // float or int32 words for s). The per-launch choices that change the inner
@@ -483,7 +479,7 @@ __device__ inline void process_item(const KernelParams& p,
 
 // The fast kernel: one grid-stride loop over items. Its template arguments
 // are every per-launch choice that changes the inner loop (picked on the host
-// by quant_dispatch.cuh), so that the kernel holds a single loop body.
+// by quant_launch.cuh), so that the kernel holds a single loop body.
 // kMaxChunk = 1 is the small-problem kernel: one group per item, and only
 // that group's code, which is what a 1-row call runs through cold.
 template <InputFormat kIn, QuantFormat kOut, int kNV, int kMaxChunk,

@@ -14,7 +14,7 @@
 
 #include "csrc/consumer_problem.h"
 #include "csrc/dequant_math.h"
-#include "csrc/gpu/portability.h"
+#include "gpu/device/portability.h"
 #include "csrc/quant_math.h"
 
 namespace groupquant {

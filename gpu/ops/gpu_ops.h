@@ -13,7 +13,7 @@
 #include <torch/csrc/stable/tensor.h>
 #include <torch/headeronly/core/DeviceType.h>
 
-#include "csrc/gpu/torch_stream.h"
+#include "gpu/ops/torch_stream.h"
 #include "csrc/validation.h"
 
 namespace groupquant {

@@ -16,8 +16,8 @@
 
 #include <cstdint>
 
-#include "csrc/gpu/portability.h"
-#include "csrc/gpu/quant_kernel.cuh"
+#include "gpu/device/portability.h"
+#include "gpu/device/quant_kernel.cuh"
 #include "csrc/quant_math.h"
 
 namespace groupquant {
@@ -189,7 +189,7 @@ __device__ inline float fused_group(const KernelParams& p, bool in_chunk,
 
 // The fast fused/masked kernel. Like quant_vec_kernel, every per-launch
 // choice that changes the inner loop is a template argument picked on the
-// host (fused_dispatch.cuh), so each kernel holds one loop body.
+// host (fused_launch.cuh), so each kernel holds one loop body.
 template <InputFormat kIn, QuantFormat kOut, int kNV, bool kFused, bool kPow2,
           bool kClamp, bool kAlt>
 __global__ void __launch_bounds__(kBlockThreads)

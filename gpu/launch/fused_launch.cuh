@@ -1,57 +1,18 @@
 // Host side of the fused / masked GPU path: picks the variant and the grid
 // for a validated QuantProblem with fuse_silu_and_mul or masked_m and
 // launches fused_kernel.cuh on a stream. The plain problems never come here
-// (launch.h routes them to quant_dispatch.cuh unchanged).
+// (launch.h routes them to quant_launch.cuh unchanged).
 #pragma once
 
 #include <cstdint>
 
-#include "csrc/gpu/fused_kernel.cuh"
-#include "csrc/gpu/portability.h"
-#include "csrc/gpu/quant_dispatch.cuh"
+#include "gpu/device/fused_kernel.cuh"
+#include "gpu/device/portability.h"
+#include "gpu/launch/quant_launch.cuh"
 #include "csrc/quant_problem.h"
 
 namespace groupquant {
 namespace gpu {
-
-// The plain fast path's conditions (vector_shape, one vector per lane where
-// the group allows it) for expert 0; the other experts must start on the
-// same 16-byte grid. The up half starts H elements after the gate, a whole
-// number of groups, whose bytes vector_shape requires to be a multiple of
-// 16. Four vectors per lane (float32 groups of 256 and more) would hold
-// 2 x 16 input vectors and 64 values per lane: those take the generic path
-// rather than risk spills.
-// Masked calls without the fusion are the plain op per expert and take the
-// plain rule for vectors per lane over all experts' groups; fused ones hold
-// gate and up vectors, one of each per lane where the group allows it.
-inline bool fused_vector_shape(const QuantProblem& p, int sm_count, int* lanes,
-                               int* nv) {
-  const int64_t min_vectors =
-      p.fuse_silu_and_mul
-          ? 1
-          : vectors_per_lane(p.experts * p.m * p.groups_per_row, sm_count);
-  if (!vector_shape(p, min_vectors, lanes, nv) || *nv > 2) return false;
-  const int64_t in_bytes = input_bytes(p.in_format);
-  const int64_t out_vec = 16 / in_bytes;
-  if (p.experts > 1) {
-    if ((p.x_expert_stride * in_bytes) % 16 != 0) return false;
-    if (p.q_expert_stride % out_vec != 0) return false;
-  }
-  return true;
-}
-
-// plan_launch's choices with experts * rows rows; `rows` is one expert's.
-inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
-                             int64_t* rows) {
-  LaunchPlan plan;
-  plan.vectorized = fused_vector_shape(p, sm_count, &plan.lanes, &plan.nv);
-  if (!plan.vectorized) plan.lanes = kGenericLanes;
-  const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
-  // Masked calls never touch the padding rows; unmasked packed ones zero them.
-  *rows = packed && !p.masked() ? p.packed_rows : p.m;
-  plan_items(p, sm_count, *rows * p.experts, &plan);
-  return plan;
-}
 
 inline FusedParams make_fused_params(const QuantProblem& p,
                                      const LaunchPlan& plan, int64_t rows) {

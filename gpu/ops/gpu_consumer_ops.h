@@ -10,7 +10,7 @@
 #include <torch/headeronly/core/DeviceType.h>
 
 #include "csrc/consumer_validation.h"
-#include "csrc/gpu/torch_stream.h"
+#include "gpu/ops/torch_stream.h"
 
 namespace groupquant {
 namespace gpu {

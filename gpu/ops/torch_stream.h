@@ -14,7 +14,7 @@
 #include <torch/headeronly/util/Exception.h>
 
 #ifndef USE_CUDA
-#error "csrc/gpu/torch_stream.h needs USE_CUDA (shim.h hides the stream getter without it)"
+#error "gpu/ops/torch_stream.h needs USE_CUDA (shim.h hides the stream getter without it)"
 #endif
 
 namespace groupquant {

@@ -3,7 +3,7 @@
 // dispatcher on the caller's stream, and turn a launch failure into a
 // RuntimeError at this call rather than at some later, unrelated one.
 //
-// The stream comes in as a pointer from torch (csrc/gpu/torch_stream.h, plain
+// The stream comes in as a pointer from torch (gpu/ops/torch_stream.h, plain
 // C++): torch's stream getter lives in the AOTI shim, whose headers pull in
 // thrust under a GPU compiler, and ROCm 5.2 as packaged by Debian has no
 // rocThrust. Only torch's header-only exception macro is used here.
@@ -13,9 +13,9 @@
 
 #include <torch/headeronly/util/Exception.h>
 
-#include "csrc/gpu/fused_dispatch.cuh"
-#include "csrc/gpu/portability.h"
-#include "csrc/gpu/quant_dispatch.cuh"
+#include "gpu/launch/fused_launch.cuh"
+#include "gpu/device/portability.h"
+#include "gpu/launch/quant_launch.cuh"
 #include "csrc/quant_problem.h"
 
 namespace groupquant {
@@ -57,7 +57,7 @@ inline void launch_on_stream(const QuantProblem& problem, void* stream) {
   STD_TORCH_CHECK(guard.status() == kSuccess,
                   "groupquant: could not make cuda:", device,
                   " the current device: ", error_string(guard.status()));
-  // Fused / masked problems take their own kernels (fused_dispatch.cuh), so
+  // Fused / masked problems take their own kernels (fused_launch.cuh), so
   // the plain ones stay exactly as tuned.
   const int sms = cached_multiprocessor_count(device);
   const Error e =

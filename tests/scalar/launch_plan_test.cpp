@@ -1,0 +1,151 @@
+// Host checks of the GPU backends' launch planning (gpu/launch/launch_plan.h):
+// what each kind of problem is given. The kernels' bytes are tested on the
+// device by the pytest suite; this pins down the choices that decide which
+// kernel runs, so a planning change shows up in every CI run, not only on a
+// GPU host. 132 SMs (an H100/H200) throughout.
+#include <cstdint>
+#include <cstdio>
+
+#include "gpu/launch/launch_plan.h"
+
+namespace {
+
+using groupquant::InputFormat;
+using groupquant::QuantFormat;
+using groupquant::QuantProblem;
+using groupquant::ScaleLayout;
+namespace gpu = groupquant::gpu;
+
+constexpr int kSms = 132;
+int failures = 0;
+
+void expect(bool ok, const char* what) {
+  if (!ok) {
+    std::printf("FAIL: %s\n", what);
+    ++failures;
+  }
+}
+
+// A contiguous bf16 [m, k] problem with G = 128, 16-byte aligned pointers.
+QuantProblem problem(int64_t m, int64_t k, bool packed) {
+  alignas(16) static char storage[64];
+  QuantProblem p;
+  p.m = m;
+  p.k = k;
+  p.group_size = 128;
+  p.groups_per_row = k / 128;
+  p.x_row_stride = k;
+  p.q_row_stride = k;
+  p.qmin = -448.f;
+  p.qmax = 448.f;
+  p.in_format = InputFormat::kBFloat16;
+  p.out_format = QuantFormat::kE4M3FN;
+  p.x = storage;
+  p.q = storage;
+  p.s = storage;
+  if (packed) {
+    p.layout = ScaleLayout::kPackedUE8M0;
+    p.ue8m0 = true;
+    p.packed_cols = (p.groups_per_row + 3) / 4;
+    p.packed_rows = (m + 3) / 4 * 4;
+    p.packed_col_stride = p.packed_rows;
+  } else {
+    p.s_row_stride = p.groups_per_row;
+    p.s_group_stride = 1;
+  }
+  return p;
+}
+
+void small_problems_take_the_small_kernel() {
+  for (int64_t m : {1, 16, 64}) {
+    const QuantProblem p = problem(m, 7168, false);
+    const gpu::LaunchPlan plan = gpu::plan_launch(p, kSms);
+    expect(plan.vectorized && plan.nv == 1 && plan.lanes == 16,
+           "small M: one 16-byte vector per lane, 16 lanes per bf16 group");
+    expect(plan.chunk == 1, "small M: one group per item");
+    expect(plan.items == m * 56, "small M: one item per group");
+    expect(gpu::small_kernel_fits(p, plan), "small M: quant_small_kernel");
+    const QuantProblem pk = problem(m, 7168, true);
+    const gpu::LaunchPlan pp = gpu::plan_launch(pk, kSms);
+    expect(pp.chunk == 4 && pp.items == pk.packed_rows * 14,
+           "packed: one item per word, padding rows included");
+    expect(gpu::small_kernel_fits(pk, pp), "small packed: quant_small_kernel");
+  }
+}
+
+void large_problems_take_two_vectors_per_lane() {
+  const QuantProblem p = problem(16384, 7168, false);
+  const gpu::LaunchPlan plan = gpu::plan_launch(p, kSms);
+  expect(plan.nv == 2 && plan.lanes == 8, "large M: two vectors per lane");
+  expect(plan.chunk == 4, "large M: four groups per item");
+  expect(plan.blocks == (16384 * 14 * 8 + 255) / 256, "large M: full grid");
+  expect(!gpu::small_kernel_fits(p, plan), "large M: not the small kernel");
+}
+
+void offsets_past_32_bits_keep_the_wide_kernel() {
+  QuantProblem p = problem(1, 7168, false);
+  p.m = 40;
+  p.x_row_stride = int64_t{1} << 26;  // rows 128 MiB apart: 5 GiB of x
+  const gpu::LaunchPlan plan = gpu::plan_launch(p, kSms);
+  expect(plan.chunk == 1, "strided rows: still one group per item");
+  expect(!gpu::small_kernel_fits(p, plan),
+         "x offsets beyond 2^31 bytes: 64-bit kernel");
+}
+
+void misaligned_input_takes_the_generic_path() {
+  QuantProblem p = problem(4, 7168, false);
+  p.x = static_cast<const char*>(p.x) + 2;
+  const gpu::LaunchPlan plan = gpu::plan_launch(p, kSms);
+  expect(!plan.vectorized && plan.lanes == gpu::kGenericLanes,
+         "x not 16-byte aligned: generic kernel");
+  expect(!gpu::small_kernel_fits(p, plan), "generic path: not small");
+}
+
+void encode_modes() {
+  QuantProblem p = problem(1, 128, false);
+  gpu::EncodeMode mode;
+  gpu::encode_mode(p, &mode.clamp, &mode.fnuz_via_fn);
+  expect(!mode.clamp && !mode.fnuz_via_fn, "e4m3fn at +-448: no clamp");
+  p.qmax = 200.f;
+  gpu::encode_mode(p, &mode.clamp, &mode.fnuz_via_fn);
+  expect(mode.clamp, "e4m3fn inside +-448: clamp");
+  p.out_format = QuantFormat::kE4M3FNUZ;
+  p.qmin = -224.f;
+  p.qmax = 224.f;
+  gpu::encode_mode(p, &mode.clamp, &mode.fnuz_via_fn);
+  expect(!mode.clamp && mode.fnuz_via_fn, "e4m3fnuz at +-224: through fn, no clamp");
+  p.qmin = -240.f;
+  p.qmax = 240.f;
+  gpu::encode_mode(p, &mode.clamp, &mode.fnuz_via_fn);
+  expect(!mode.clamp && !mode.fnuz_via_fn, "e4m3fnuz at +-240: software encoder");
+}
+
+void masked_calls_count_all_experts() {
+  QuantProblem p = problem(4096, 7168, false);
+  p.masked_m = reinterpret_cast<const int32_t*>(p.s);
+  p.experts = 8;
+  p.x_expert_stride = 4096 * 7168;
+  p.q_expert_stride = 4096 * 7168;
+  p.s_expert_stride = 4096 * 56;
+  int64_t rows = 0;
+  const gpu::LaunchPlan plan = gpu::plan_fused(p, kSms, &rows);
+  expect(rows == 4096, "masked: an expert's rows");
+  expect(plan.nv == 2, "masked, not fused: the plain rule (two vectors per lane)");
+  expect(plan.items == 8 * 4096 * 14, "masked: items over all experts");
+  p.fuse_silu_and_mul = true;
+  const gpu::LaunchPlan fused = gpu::plan_fused(p, kSms, &rows);
+  expect(fused.nv == 1, "fused: one gate and one up vector per lane");
+}
+
+}  // namespace
+
+int main() {
+  small_problems_take_the_small_kernel();
+  large_problems_take_two_vectors_per_lane();
+  offsets_past_32_bits_keep_the_wide_kernel();
+  misaligned_input_takes_the_generic_path();
+  encode_modes();
+  masked_calls_count_all_experts();
+  if (failures == 0) std::printf("launch plan: all checks passed\n");
+  return failures == 0 ? 0 : 1;
+}
