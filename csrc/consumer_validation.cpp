@@ -257,7 +257,7 @@ DequantProblem validate_dequant_group(const Tensor& q, const Tensor& s,
   p.col_block = group_size;
   p.packed = d.s.dtype == ScalarType::Int;
   if (p.packed) {
-    const std::vector<int64_t> shape = {m, (groups + 3) / 4};
+    const std::vector<int64_t> shape = {m, packed_cols(groups)};
     GQ_REQUIRE(d.s.sizes == shape, op,
                "s (packed UE8M0, int32) must have shape ", shape_str(shape),
                " ([M, ceil(K / group_size / 4)]), got ", shape_str(d.s.sizes));

@@ -1,6 +1,7 @@
 // The numbers that define each 8-bit output format, in one table, so that
 // validation, the CPU and GPU code and python/groupquant/_formats.py (its
-// Python twin; tests/test_reference.py pins both) cannot drift apart.
+// Python twin) cannot drift apart. tests/test_reference.py pins the Python
+// table to the contract, tests/test_validation.py this one to the Python.
 // docs/contract.md ("Formats") is the prose form of the same table.
 //
 // Torch-free and constexpr, so device code can read it at compile time.

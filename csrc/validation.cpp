@@ -403,8 +403,8 @@ QuantProblem validate_packed_quant(const Tensor& input, const Tensor& output_q,
   p.ue8m0 = true;
   p.layout = ScaleLayout::kPackedUE8M0;
   const int64_t m = c.m;
-  const int64_t cols = (c.groups + 3) / 4;
-  const int64_t rows_padded = (m + 3) / 4 * 4;  // m < 2^62: no overflow
+  const int64_t cols = packed_cols(c.groups);
+  const int64_t rows_padded = packed_rows(m);  // m < 2^62: no overflow
   // Masked: [E, T, cols], each expert block the 2-D layout of M = T.
   std::vector<int64_t> shape = {m, cols};
   if (c.masked) shape = {c.experts, m, cols};

@@ -44,6 +44,12 @@ inline bool add_ok(int64_t a, int64_t b, int64_t* out) {
   return !__builtin_add_overflow(a, b, out);
 }
 
+// DeepGEMM's packed UE8M0 layout (docs/contract.md, "Scale layouts"): four
+// exponent bytes per int32 word along the groups, rows padded to a multiple
+// of 4. Python's twin is groupquant._layouts.packed_geometry.
+inline int64_t packed_cols(int64_t groups) { return (groups + 3) / 4; }
+inline int64_t packed_rows(int64_t m) { return (m + 3) / 4 * 4; }
+
 // Everything the checks need from one tensor, read once through the shim.
 struct Info {
   const char* name = "";
