@@ -14,6 +14,7 @@
 #include "cpu/consumer_cpu.h"
 #include "cpu/parallel.h"
 #include "csrc/dequant_math.h"
+#include "csrc/format_dispatch.h"
 #include "csrc/quant_math.h"
 
 namespace groupquant {
@@ -60,28 +61,17 @@ void block_rows(const BlockQuantProblem& p, int64_t bi_begin, int64_t bi_end) {
   }
 }
 
-template <InputFormat kIn>
-void run_for_input(const BlockQuantProblem& p) {
-  auto run = [&p](auto fn) {
-    parallel_ranges(p.blocks_n, std::min(p.n, p.block_n) * p.k,
-                    [&p, fn](int64_t b, int64_t e) { fn(p, b, e); });
-  };
-  switch (p.out_format) {
-    case QuantFormat::kE4M3FN: run(&block_rows<kIn, QuantFormat::kE4M3FN>); break;
-    case QuantFormat::kE4M3FNUZ: run(&block_rows<kIn, QuantFormat::kE4M3FNUZ>); break;
-    default: run(&block_rows<kIn, QuantFormat::kInt8>); break;
-  }
-}
-
 }  // namespace
 
 void block_quant(const BlockQuantProblem& p) {
   if (p.empty()) return;
-  switch (p.in_format) {
-    case InputFormat::kFloat32: run_for_input<InputFormat::kFloat32>(p); break;
-    case InputFormat::kFloat16: run_for_input<InputFormat::kFloat16>(p); break;
-    default: run_for_input<InputFormat::kBFloat16>(p); break;
-  }
+  dispatch_input_format(p.in_format, [&p](auto in) {
+    dispatch_quant_format(p.out_format, [&p](auto out) {
+      const auto fn = &block_rows<decltype(in)::value, decltype(out)::value>;
+      parallel_ranges(p.blocks_n, std::min(p.n, p.block_n) * p.k,
+                      [&p, fn](int64_t b, int64_t e) { fn(p, b, e); });
+    });
+  });
 }
 
 }  // namespace cpu_backend

@@ -13,6 +13,7 @@
 #include "cpu/consumer_cpu.h"
 #include "cpu/parallel.h"
 #include "csrc/dequant_math.h"
+#include "csrc/format_dispatch.h"
 
 namespace groupquant {
 namespace cpu_backend {
@@ -52,30 +53,20 @@ void dequant_rows(const DequantProblem& p, int64_t r_begin, int64_t r_end) {
   }
 }
 
-template <QuantFormat kQ, InputFormat kOut>
-void run_typed(const DequantProblem& p) {
-  auto fn = p.packed ? &dequant_rows<kQ, kOut, true> : &dequant_rows<kQ, kOut, false>;
-  parallel_ranges(p.m, p.k, [&p, fn](int64_t b, int64_t e) { fn(p, b, e); });
-}
-
-template <QuantFormat kQ>
-void run_for_codes(const DequantProblem& p) {
-  switch (p.out_format) {
-    case InputFormat::kFloat32: run_typed<kQ, InputFormat::kFloat32>(p); break;
-    case InputFormat::kFloat16: run_typed<kQ, InputFormat::kFloat16>(p); break;
-    default: run_typed<kQ, InputFormat::kBFloat16>(p); break;
-  }
-}
-
 }  // namespace
 
 void dequantize(const DequantProblem& p) {
   if (p.empty()) return;
-  switch (p.q_format) {
-    case QuantFormat::kE4M3FN: run_for_codes<QuantFormat::kE4M3FN>(p); break;
-    case QuantFormat::kE4M3FNUZ: run_for_codes<QuantFormat::kE4M3FNUZ>(p); break;
-    default: run_for_codes<QuantFormat::kInt8>(p); break;
-  }
+  dispatch_quant_format(p.q_format, [&p](auto codes) {
+    dispatch_input_format(p.out_format, [&p](auto out) {
+      constexpr QuantFormat kQ = decltype(codes)::value;
+      constexpr InputFormat kOut = decltype(out)::value;
+      const auto fn = p.packed ? &dequant_rows<kQ, kOut, true>
+                               : &dequant_rows<kQ, kOut, false>;
+      parallel_ranges(p.m, p.k,
+                      [&p, fn](int64_t b, int64_t e) { fn(p, b, e); });
+    });
+  });
 }
 
 }  // namespace cpu_backend

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "csrc/format_dispatch.h"
 #include "csrc/quant_math.h"
 #include "csrc/quant_problem.h"
 

@@ -170,24 +170,12 @@ RowsFnPtr pick_layout(const QuantProblem& p) {
                  : &quantize_rows<FI, FO, false, false>;
 }
 
-template <InputFormat FI>
-RowsFnPtr pick_output(const QuantProblem& p) {
-  switch (p.out_format) {
-    case QuantFormat::kE4M3FN: return pick_layout<FI, QuantFormat::kE4M3FN>(p);
-    case QuantFormat::kE4M3FNUZ:
-      return pick_layout<FI, QuantFormat::kE4M3FNUZ>(p);
-    case QuantFormat::kInt8: return pick_layout<FI, QuantFormat::kInt8>(p);
-  }
-  return nullptr;
-}
-
 inline RowsFnPtr pick(const QuantProblem& p) {
-  switch (p.in_format) {
-    case InputFormat::kFloat32: return pick_output<InputFormat::kFloat32>(p);
-    case InputFormat::kFloat16: return pick_output<InputFormat::kFloat16>(p);
-    case InputFormat::kBFloat16: return pick_output<InputFormat::kBFloat16>(p);
-  }
-  return nullptr;
+  return dispatch_input_format(p.in_format, [&p](auto in) {
+    return dispatch_quant_format(p.out_format, [&p](auto out) {
+      return pick_layout<decltype(in)::value, decltype(out)::value>(p);
+    });
+  });
 }
 
 }  // namespace GQ_ISA_NS

@@ -1,157 +1,41 @@
 #include "csrc/consumer_validation.h"
 
 #include "csrc/dispatch_utils.h"
+#include "csrc/validation_util.h"
 
-#include <cmath>
 #include <cstdint>
 #include <initializer_list>
-#include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include <torch/csrc/inductor/aoti_torch/c/shim.h>
-#include <torch/headeronly/core/Layout.h>
 #include <torch/headeronly/core/ScalarType.h>
 
 namespace groupquant {
 namespace {
 
+using namespace validation_util;
 using torch::headeronly::DeviceType;
 using torch::headeronly::ScalarType;
 using torch::stable::Tensor;
 
-// Thrown directly (not through STD_TORCH_CHECK) so the RuntimeError carries
-// only "groupquant.<op>: ...", as the group ops' messages do.
-template <typename... Args>
-[[noreturn]] void fail(const char* op, const Args&... args) {
-  std::ostringstream oss;
-  oss << "groupquant." << op << ": ";
-  ((oss << args), ...);
-  throw std::runtime_error(oss.str());
-}
-
-#define GQ_CHECK(cond, op, ...)           \
-  do {                                    \
-    if (!(cond)) fail(op, __VA_ARGS__);   \
-  } while (0)
-
-std::string device_name(DeviceType type, int32_t index) {
-  std::string name;
-  switch (type) {
-    case DeviceType::CPU: return "cpu";
-    case DeviceType::Meta: return "meta";
-    case DeviceType::CUDA: name = "cuda"; break;
-    case DeviceType::HIP: name = "hip"; break;
-    default: name = "device type " + std::to_string(static_cast<int>(type));
-  }
-  if (index >= 0) name += ":" + std::to_string(index);
-  return name;
-}
-
-std::string shape_str(const std::vector<int64_t>& v) {
-  std::ostringstream oss;
-  oss << "[";
-  for (size_t i = 0; i < v.size(); ++i) oss << (i ? ", " : "") << v[i];
-  oss << "]";
-  return oss.str();
-}
-
-bool mul_ok(int64_t a, int64_t b, int64_t* out) {
-  return !__builtin_mul_overflow(a, b, out);
-}
-bool add_ok(int64_t a, int64_t b, int64_t* out) {
-  return !__builtin_add_overflow(a, b, out);
-}
-
-struct Info {
-  const char* name = "";
-  ScalarType dtype = ScalarType::Float;
-  DeviceType device_type = DeviceType::CPU;
-  int32_t device_index = -1;
-  std::vector<int64_t> sizes;
-  std::vector<int64_t> strides;
-  int64_t storage_offset = 0;
-  int64_t storage_nbytes = -1;
-  int64_t elem_size = 1;
-  int64_t numel = 0;
-};
-
-Info read_info(const char* op, const Tensor& t, const char* name) {
-  GQ_CHECK(t.defined(), op, name, " must be a defined tensor, got None");
-  GQ_CHECK(t.layout() == torch::headeronly::Layout::Strided, op, name,
-           " must be a strided (dense) tensor, got a non-strided layout");
-  Info info;
-  info.name = name;
-  info.dtype = t.scalar_type();
-  const torch::stable::Device dev = t.device();
-  info.device_type = dev.type();
-  info.device_index = dev.index();
-  const auto sizes = t.sizes();
-  const auto strides = t.strides();
-  info.sizes.assign(sizes.begin(), sizes.end());
-  info.strides.assign(strides.begin(), strides.end());
-  info.storage_offset = t.storage_offset();
-  info.elem_size = static_cast<int64_t>(t.element_size());
-  info.numel = t.numel();
-  return info;
-}
-
-// Read only after the device check: a foreign device's tensor may not have
-// the storage the shim expects.
-void read_storage(const Tensor& t, Info& info) {
-  int64_t nbytes = 0;
-  info.storage_nbytes =
-      aoti_torch_get_storage_size(t.get(), &nbytes) == AOTI_TORCH_SUCCESS
-          ? nbytes
-          : -1;
-}
-
-void check_dtype(const char* op, const Info& t,
-                 std::initializer_list<ScalarType> allowed,
-                 const char* expected) {
-  for (ScalarType a : allowed) {
-    if (t.dtype == a) return;
-  }
-  fail(op, t.name, " must have dtype ", expected, ", got ",
-       dtype_name(t.dtype));
-}
-
-void check_device(const char* op, const Info& t, const Info& ref,
-                  DeviceType expected) {
-  GQ_CHECK(t.device_type == expected, op, t.name, " must be on a ",
-           device_name(expected, -1), " device (this backend's), got ",
-           device_name(t.device_type, t.device_index));
-  GQ_CHECK(t.device_index == ref.device_index, op, t.name,
-           " must be on the same device as ", ref.name, " (",
-           device_name(ref.device_type, ref.device_index), "), got ",
-           device_name(t.device_type, t.device_index));
-}
-
 // A tensor seen as [rows, cols]: the last dim is cols, the leading dims
 // collapse into one row stride (size-1 dims ignored) or the call fails.
-struct View2D {
-  int64_t rows = 0;
-  int64_t cols = 0;
-  int64_t row_stride = 0;
-  int64_t col_stride = 0;
-};
-
-View2D view_2d(const char* op, const Info& t) {
-  View2D v;
+Rows2D view_2d(const char* op, const Info& t) {
+  Rows2D v;
   const size_t d = t.sizes.size();
   v.cols = t.sizes[d - 1];
   v.col_stride = t.strides[d - 1];
   v.rows = 1;
   for (size_t i = 0; i + 1 < d; ++i) {
-    GQ_CHECK(mul_ok(v.rows, t.sizes[i], &v.rows), op, t.name,
-             " must have fewer than 2^63 rows, got shape ", shape_str(t.sizes));
+    GQ_REQUIRE(mul_ok(v.rows, t.sizes[i], &v.rows), op, t.name,
+               " must have fewer than 2^63 rows, got shape ",
+               shape_str(t.sizes));
   }
   if (t.numel == 0) return v;
   for (size_t i = 0; i < d; ++i) {
-    GQ_CHECK(t.sizes[i] <= 1 || t.strides[i] >= 0, op, t.name,
-             " must have non-negative strides, got strides ",
-             shape_str(t.strides));
+    GQ_REQUIRE(t.sizes[i] <= 1 || t.strides[i] >= 0, op, t.name,
+               " must have non-negative strides, got strides ",
+               shape_str(t.strides));
   }
   if (v.cols <= 1) v.col_stride = 0;
   bool have_inner = false;
@@ -162,85 +46,48 @@ View2D view_2d(const char* op, const Info& t) {
       v.row_stride = t.strides[j];
       have_inner = true;
     } else {
-      GQ_CHECK(t.strides[j] == span, op, t.name,
-               " must have leading dims that collapse into one row stride "
-               "(stride[", j, "] == stride[", j + 1, "] * size[", j + 1,
-               "]), got shape ", shape_str(t.sizes), " and strides ",
-               shape_str(t.strides));
+      GQ_REQUIRE(t.strides[j] == span, op, t.name,
+                 " must have leading dims that collapse into one row stride "
+                 "(stride[", j, "] == stride[", j + 1, "] * size[", j + 1,
+                 "]), got shape ", shape_str(t.sizes), " and strides ",
+                 shape_str(t.strides));
     }
-    GQ_CHECK(mul_ok(t.strides[j], t.sizes[j], &span), op, t.name,
-             " must have strides whose extent fits in 64 bits, got strides ",
-             shape_str(t.strides));
+    GQ_REQUIRE(mul_ok(t.strides[j], t.sizes[j], &span), op, t.name,
+               " must have strides whose extent fits in 64 bits, got strides ",
+               shape_str(t.strides));
   }
   return v;
 }
 
-int64_t max_offset(const char* op, const Info& t, const View2D& v) {
-  int64_t a = 0, b = 0, s = 0;
-  const bool ok = mul_ok(v.rows - 1, v.row_stride, &a) &&
-                  mul_ok(v.cols - 1, v.col_stride, &b) && add_ok(a, b, &s);
-  GQ_CHECK(ok, op, t.name, " must have an extent that fits in 64 bits, got "
-           "shape ", shape_str(t.sizes), " and strides ", shape_str(t.strides));
-  return s;
-}
-
-struct Span {
-  uintptr_t lo = 0;
-  uintptr_t hi = 0;
-};
-
-Span check_storage(const char* op, const Info& t, const void* data,
-                   int64_t max_off) {
-  int64_t end = 0, end_bytes = 0;
-  const bool ok = add_ok(t.storage_offset, max_off, &end) &&
-                  add_ok(end, 1, &end) && mul_ok(end, t.elem_size, &end_bytes);
-  GQ_CHECK(ok && t.storage_offset >= 0 && t.storage_nbytes >= 0 &&
-               end_bytes <= t.storage_nbytes,
-           op, t.name, " must lie inside its storage (needs ",
-           ok ? std::to_string(end_bytes) : std::string("> 2^63"),
-           " bytes from the storage start), got a storage of ",
-           t.storage_nbytes, " bytes");
-  Span s;
-  s.lo = reinterpret_cast<uintptr_t>(data);
-  s.hi = s.lo + static_cast<uintptr_t>((max_off + 1) * t.elem_size);
-  return s;
-}
-
-void check_disjoint(const char* op, const Info& a, Span sa, const Info& b,
-                    Span sb) {
-  GQ_CHECK(sa.hi <= sb.lo || sb.hi <= sa.lo, op, a.name, " and ", b.name,
-           " must not overlap in memory, got overlapping storage ranges");
-}
-
 // Element (r, c) of a [rows, cols] tensor must be contiguous along c, and
 // (for a written tensor) rows must not overlap.
-void check_rows(const char* op, const Info& t, const View2D& v,
+void check_rows(const char* op, const Info& t, const Rows2D& v,
                 bool written) {
   if (t.numel == 0) return;
-  GQ_CHECK(v.cols <= 1 || v.col_stride == 1, op, t.name,
-           " must have stride 1 in its last dim, got strides ",
-           shape_str(t.strides));
-  GQ_CHECK(!written || v.rows <= 1 || v.row_stride >= v.cols, op, t.name,
-           " must have a row stride >= ", v.cols,
-           " (rows must not overlap), got strides ", shape_str(t.strides));
+  GQ_REQUIRE(v.cols <= 1 || v.col_stride == 1, op, t.name,
+             " must have stride 1 in its last dim, got strides ",
+             shape_str(t.strides));
+  GQ_REQUIRE(!written || v.rows <= 1 || v.row_stride >= v.cols, op, t.name,
+             " must have a row stride >= ", v.cols,
+             " (rows must not overlap), got strides ", shape_str(t.strides));
 }
 
 int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 
 
 void check_positive(const char* op, const char* name, int64_t v) {
-  GQ_CHECK(v > 0, op, name, " must be > 0, got ", v);
+  GQ_REQUIRE(v > 0, op, name, " must be > 0, got ", v);
 }
 
 void check_2d(const char* op, const Info& t, const char* what) {
-  GQ_CHECK(t.sizes.size() == 2, op, t.name, " must be 2-D ", what,
-           ", got shape ", shape_str(t.sizes));
+  GQ_REQUIRE(t.sizes.size() == 2, op, t.name, " must be 2-D ", what,
+             ", got shape ", shape_str(t.sizes));
 }
 
 // q and output of a dequantize op: reads, dtypes, devices, shapes, rows.
 struct DequantTensors {
   Info q, s, out;
-  View2D q2, out2;
+  Rows2D q2, out2;
 };
 
 DequantTensors read_dequant(const char* op, const Tensor& q, const Tensor& s,
@@ -251,19 +98,19 @@ DequantTensors read_dequant(const char* op, const Tensor& q, const Tensor& s,
   d.q = read_info(op, q, "q");
   d.s = read_info(op, s, "s");
   d.out = read_info(op, output, "output");
-  check_dtype(op, d.q, kQuantDtypes, kQuantDtypeNames);
-  check_dtype(op, d.s, s_types, s_names);
-  check_dtype(op, d.out, kInputDtypes, kInputDtypeNames);
+  check_dtype_in(op, d.q, kQuantDtypes, kQuantDtypeNames);
+  check_dtype_in(op, d.s, s_types, s_names);
+  check_dtype_in(op, d.out, kInputDtypes, kInputDtypeNames);
   check_device(op, d.q, d.q, device_type);
   check_device(op, d.s, d.q, device_type);
   check_device(op, d.out, d.q, device_type);
   read_storage(q, d.q);
   read_storage(s, d.s);
   read_storage(output, d.out);
-  GQ_CHECK(!d.q.sizes.empty(), op,
-           "q must have at least 1 dimension, got a 0-dim tensor");
-  GQ_CHECK(d.out.sizes == d.q.sizes, op, "output must have shape ",
-           shape_str(d.q.sizes), " (q's), got ", shape_str(d.out.sizes));
+  GQ_REQUIRE(!d.q.sizes.empty(), op,
+             "q must have at least 1 dimension, got a 0-dim tensor");
+  GQ_REQUIRE(d.out.sizes == d.q.sizes, op, "output must have shape ",
+             shape_str(d.q.sizes), " (q's), got ", shape_str(d.out.sizes));
   d.q2 = view_2d(op, d.q);
   d.out2 = view_2d(op, d.out);
   check_rows(op, d.q, d.q2, false);
@@ -272,13 +119,13 @@ DequantTensors read_dequant(const char* op, const Tensor& q, const Tensor& s,
 }
 
 // Scale tensor [rows, cols] read through any non-negative strides.
-View2D scale_view(const char* op, const Info& s) {
+Rows2D scale_view(const char* op, const Info& s) {
   return view_2d(op, s);
 }
 
 void finish_dequant(const char* op, const Tensor& q, const Tensor& s,
                     const Tensor& output, DequantTensors& d,
-                    const View2D& s2, DequantProblem* p) {
+                    const Rows2D& s2, DequantProblem* p) {
   p->m = d.q2.rows;
   p->k = d.q2.cols;
   p->q_format = quant_format_of(d.q.dtype);
@@ -291,9 +138,10 @@ void finish_dequant(const char* op, const Tensor& q, const Tensor& s,
   const void* qd = q.const_data_ptr();
   const void* sd = s.const_data_ptr();
   void* od = output.mutable_data_ptr();
-  const Span sq = check_storage(op, d.q, qd, max_offset(op, d.q, d.q2));
-  const Span ss = check_storage(op, d.s, sd, max_offset(op, d.s, s2));
-  const Span so = check_storage(op, d.out, od, max_offset(op, d.out, d.out2));
+  const Span sq = check_storage(op, d.q, qd, max_offset_2d(op, d.q, d.q2));
+  const Span ss = check_storage(op, d.s, sd, max_offset_2d(op, d.s, s2));
+  const Span so =
+      check_storage(op, d.out, od, max_offset_2d(op, d.out, d.out2));
   check_disjoint(op, d.out, so, d.q, sq);
   check_disjoint(op, d.out, so, d.s, ss);
   p->q = qd;
@@ -316,9 +164,9 @@ BlockQuantProblem validate_block_quant(const Tensor& input,
   Info x = read_info(op, input, "input");
   Info q = read_info(op, output_q, "output_q");
   Info s = read_info(op, output_s, "output_s");
-  check_dtype(op, x, kInputDtypes, kInputDtypeNames);
-  check_dtype(op, q, kQuantDtypes, kQuantDtypeNames);
-  check_dtype(op, s, {ScalarType::Float}, "torch.float32");
+  check_dtype_in(op, x, kInputDtypes, kInputDtypeNames);
+  check_dtype_in(op, q, kQuantDtypes, kQuantDtypeNames);
+  check_dtype_in(op, s, {ScalarType::Float}, "torch.float32");
   check_device(op, x, x, device_type);
   check_device(op, q, x, device_type);
   check_device(op, s, x, device_type);
@@ -329,8 +177,8 @@ BlockQuantProblem validate_block_quant(const Tensor& input,
   check_positive(op, "block_n", block_n);
   check_positive(op, "block_k", block_k);
   check_2d(op, x, "[N, K]");
-  GQ_CHECK(q.sizes == x.sizes, op, "output_q must have shape ",
-           shape_str(x.sizes), " (input's), got ", shape_str(q.sizes));
+  GQ_REQUIRE(q.sizes == x.sizes, op, "output_q must have shape ",
+             shape_str(x.sizes), " (input's), got ", shape_str(q.sizes));
   BlockQuantProblem p;
   p.n = x.sizes[0];
   p.k = x.sizes[1];
@@ -339,61 +187,46 @@ BlockQuantProblem validate_block_quant(const Tensor& input,
   p.blocks_n = ceil_div(p.n, block_n);
   p.blocks_k = ceil_div(p.k, block_k);
   const std::vector<int64_t> s_shape = {p.blocks_n, p.blocks_k};
-  GQ_CHECK(s.sizes == s_shape, op, "output_s must have shape ",
-           shape_str(s_shape), " ([ceil(N / block_n), ceil(K / block_k)]), got ",
-           shape_str(s.sizes));
+  GQ_REQUIRE(s.sizes == s_shape, op, "output_s must have shape ",
+             shape_str(s_shape),
+             " ([ceil(N / block_n), ceil(K / block_k)]), got ",
+             shape_str(s.sizes));
 
-  GQ_CHECK(std::isfinite(eps) && eps >= 0.0 &&
-               std::isfinite(static_cast<float>(eps)),
-           op, "eps must be finite and >= 0, got ", eps);
-  GQ_CHECK(std::isfinite(qmin) && std::isfinite(static_cast<float>(qmin)), op,
-           "qmin must be finite in float32, got ", qmin);
-  GQ_CHECK(std::isfinite(qmax) && std::isfinite(static_cast<float>(qmax)), op,
-           "qmax must be finite in float32, got ", qmax);
-  p.eps = static_cast<float>(eps);
-  p.qmin = static_cast<float>(qmin);
-  p.qmax = static_cast<float>(qmax);
-  GQ_CHECK(p.qmin < p.qmax, op, "qmin must be < qmax (", qmax, "), got ", qmin);
-  GQ_CHECK(p.qmax > 0.f, op, "qmax must be > 0, got ", qmax);
+  const ClampScalars sc =
+      check_clamp_scalars(op, eps, "qmin", qmin, "qmax", qmax, q.dtype);
+  p.eps = sc.eps;
+  p.qmin = sc.qmin;
+  p.qmax = sc.qmax;
   p.out_format = quant_format_of(q.dtype);
   p.in_format = input_format_of(x.dtype);
-  // Bounds beyond the format would make bytes depend on each backend's
-  // overflow behaviour, as for the group ops.
-  float lo = -448.f, hi = 448.f;
-  if (p.out_format == QuantFormat::kE4M3FNUZ) lo = -240.f, hi = 240.f;
-  if (p.out_format == QuantFormat::kInt8) lo = -128.f, hi = 127.f;
-  GQ_CHECK(p.qmin >= lo, op, "qmin must be >= ", lo, " for ",
-           dtype_name(q.dtype), ", got ", qmin);
-  GQ_CHECK(p.qmax <= hi, op, "qmax must be <= ", hi, " for ",
-           dtype_name(q.dtype), ", got ", qmax);
   p.ue8m0 = scale_ue8m0;
   p.device_index = x.device_type == DeviceType::CPU ? -1 : x.device_index;
 
-  const View2D x2 = view_2d(op, x);
-  const View2D q2 = view_2d(op, q);
+  const Rows2D x2 = view_2d(op, x);
+  const Rows2D q2 = view_2d(op, q);
   check_rows(op, x, x2, false);
   check_rows(op, q, q2, true);
   if (p.empty()) return p;
 
-  const View2D s2 = view_2d(op, s);
+  const Rows2D s2 = view_2d(op, s);
   const int64_t r = p.blocks_n, c = p.blocks_k;
   const bool row_major =
       (c <= 1 || s2.col_stride == 1) && (r <= 1 || s2.row_stride >= c);
   const bool col_major =
       (r <= 1 || s2.row_stride == 1) && (c <= 1 || s2.col_stride >= r);
-  GQ_CHECK(row_major || col_major, op,
-           "output_s must be row-major (column stride 1, row stride >= ", c,
-           ") or column-major (row stride 1, column stride >= ", r,
-           "), got strides ", shape_str(s.strides));
+  GQ_REQUIRE(row_major || col_major, op,
+             "output_s must be row-major (column stride 1, row stride >= ", c,
+             ") or column-major (row stride 1, column stride >= ", r,
+             "), got strides ", shape_str(s.strides));
   p.s_row_stride = r > 1 ? s2.row_stride : 0;
   p.s_col_stride = c > 1 ? s2.col_stride : 0;
 
   const void* xd = input.const_data_ptr();
   void* qd = output_q.mutable_data_ptr();
   void* sd = output_s.mutable_data_ptr();
-  const Span sx = check_storage(op, x, xd, max_offset(op, x, x2));
-  const Span sq = check_storage(op, q, qd, max_offset(op, q, q2));
-  const Span ss = check_storage(op, s, sd, max_offset(op, s, s2));
+  const Span sx = check_storage(op, x, xd, max_offset_2d(op, x, x2));
+  const Span sq = check_storage(op, q, qd, max_offset_2d(op, q, q2));
+  const Span ss = check_storage(op, s, sd, max_offset_2d(op, s, s2));
   check_disjoint(op, x, sx, q, sq);
   check_disjoint(op, x, sx, s, ss);
   check_disjoint(op, q, sq, s, ss);
@@ -415,31 +248,31 @@ DequantProblem validate_dequant_group(const Tensor& q, const Tensor& s,
                                   device_type);
   check_positive(op, "group_size", group_size);
   const int64_t k = d.q.sizes.back();
-  GQ_CHECK(k % group_size == 0, op,
-           "q's last dim must be a multiple of group_size (", group_size,
-           "), got ", k);
+  GQ_REQUIRE(k % group_size == 0, op,
+             "q's last dim must be a multiple of group_size (", group_size,
+             "), got ", k);
   const int64_t m = d.q2.rows, groups = k / group_size;
   DequantProblem p;
   p.row_block = 1;
   p.col_block = group_size;
   p.packed = d.s.dtype == ScalarType::Int;
   if (p.packed) {
-    const std::vector<int64_t> shape = {m, (groups + 3) / 4};
-    GQ_CHECK(d.s.sizes == shape, op, "s (packed UE8M0, int32) must have shape ",
-             shape_str(shape), " ([M, ceil(K / group_size / 4)]), got ",
-             shape_str(d.s.sizes));
+    const std::vector<int64_t> shape = {m, packed_cols(groups)};
+    GQ_REQUIRE(d.s.sizes == shape, op,
+               "s (packed UE8M0, int32) must have shape ", shape_str(shape),
+               " ([M, ceil(K / group_size / 4)]), got ", shape_str(d.s.sizes));
   } else {
     std::vector<int64_t> lead(d.q.sizes.begin(), d.q.sizes.end() - 1);
     lead.push_back(groups);
     const std::vector<int64_t> flat = {m, groups};
-    GQ_CHECK(d.s.sizes == lead || d.s.sizes == flat, op,
-             "s must have shape ",
-             lead == flat ? shape_str(flat)
+    GQ_REQUIRE(d.s.sizes == lead || d.s.sizes == flat, op,
+               "s must have shape ",
+               lead == flat ? shape_str(flat)
                           : shape_str(lead) + " or " + shape_str(flat),
-             ", got ", shape_str(d.s.sizes));
+               ", got ", shape_str(d.s.sizes));
   }
-  const View2D s2 =
-      m == 0 || groups == 0 ? View2D{} : scale_view(op, d.s);
+  const Rows2D s2 =
+      m == 0 || groups == 0 ? Rows2D{} : scale_view(op, d.s);
   finish_dequant(op, q, s, output, d, s2, &p);
   return p;
 }
@@ -456,13 +289,13 @@ DequantProblem validate_dequant_block(const Tensor& q, const Tensor& s,
   check_2d(op, d.q, "[N, K]");
   const std::vector<int64_t> shape = {ceil_div(d.q.sizes[0], block_n),
                                       ceil_div(d.q.sizes[1], block_k)};
-  GQ_CHECK(d.s.sizes == shape, op, "s must have shape ", shape_str(shape),
-           " ([ceil(N / block_n), ceil(K / block_k)]), got ",
-           shape_str(d.s.sizes));
+  GQ_REQUIRE(d.s.sizes == shape, op, "s must have shape ", shape_str(shape),
+             " ([ceil(N / block_n), ceil(K / block_k)]), got ",
+             shape_str(d.s.sizes));
   DequantProblem p;
   p.row_block = block_n;
   p.col_block = block_k;
-  const View2D s2 = shape[0] == 0 || shape[1] == 0 ? View2D{}
+  const Rows2D s2 = shape[0] == 0 || shape[1] == 0 ? Rows2D{}
                                                    : scale_view(op, d.s);
   finish_dequant(op, q, s, output, d, s2, &p);
   return p;

@@ -5,7 +5,8 @@
 // receives only the tags, so kernels, device code and the pybind11 test
 // module never see a ScalarType (their headers stay free of torch). The
 // role VLLM_STABLE_DISPATCH_FLOATING_TYPES plays in vLLM: one list of the
-// dtypes an op takes, written once.
+// dtypes an op takes, written once. From a tag on, format_dispatch.h turns
+// it into a template argument (torch-free, for kernels).
 #pragma once
 
 #include <initializer_list>

@@ -1,133 +1,21 @@
 #include "csrc/validation.h"
 
 #include "csrc/dispatch_utils.h"
+#include "csrc/validation_util.h"
 
-#include <cmath>
 #include <cstdint>
-#include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include <torch/csrc/inductor/aoti_torch/c/shim.h>
-#include <torch/headeronly/core/Layout.h>
 #include <torch/headeronly/core/ScalarType.h>
-#include <torch/headeronly/util/Exception.h>
 
 namespace groupquant {
 namespace {
 
+using namespace validation_util;
 using torch::headeronly::DeviceType;
 using torch::headeronly::ScalarType;
 using torch::stable::Tensor;
-
-// STD_TORCH_CHECK prefixes function, file and line to the message; users get
-// a cleaner RuntimeError from the same std::runtime_error thrown directly.
-template <typename... Args>
-[[noreturn]] void fail(const char* op, const Args&... args) {
-  std::ostringstream oss;
-  oss << "groupquant." << op << ": ";
-  ((oss << args), ...);
-  throw std::runtime_error(oss.str());
-}
-
-#define GQ_REQUIRE(cond, op, ...) \
-  do {                            \
-    if (!(cond)) fail(op, __VA_ARGS__); \
-  } while (0)
-
-std::string device_name(DeviceType type, int32_t index) {
-  std::string name;
-  switch (type) {
-    case DeviceType::CPU: return "cpu";
-    case DeviceType::CUDA: name = "cuda"; break;
-    case DeviceType::HIP: name = "hip"; break;
-    case DeviceType::Meta: return "meta";
-    case DeviceType::XPU: name = "xpu"; break;
-    case DeviceType::MPS: name = "mps"; break;
-    default: name = "device type " + std::to_string(static_cast<int>(type));
-  }
-  if (index >= 0) name += ":" + std::to_string(index);
-  return name;
-}
-
-std::string shape_str(const std::vector<int64_t>& v) {
-  std::ostringstream oss;
-  oss << "[";
-  for (size_t i = 0; i < v.size(); ++i) oss << (i ? ", " : "") << v[i];
-  oss << "]";
-  return oss.str();
-}
-
-// Everything the checks need from one tensor, read once through the shim.
-struct Info {
-  const char* name;
-  ScalarType dtype;
-  DeviceType device_type;
-  int32_t device_index;
-  std::vector<int64_t> sizes;
-  std::vector<int64_t> strides;
-  int64_t storage_offset;
-  int64_t storage_nbytes;
-  int64_t elem_size;
-  int64_t numel;
-};
-
-Info read_info(const char* op, const Tensor& t, const char* name) {
-  GQ_REQUIRE(t.defined(), op, name, " must be a defined tensor, got None");
-  Info info;
-  info.name = name;
-  GQ_REQUIRE(t.layout() == torch::headeronly::Layout::Strided, op, name,
-             " must be a strided (dense) tensor, got a non-strided layout");
-  info.dtype = t.scalar_type();
-  const torch::stable::Device dev = t.device();
-  info.device_type = dev.type();
-  info.device_index = dev.index();
-  const auto sizes = t.sizes();
-  const auto strides = t.strides();
-  info.sizes.assign(sizes.begin(), sizes.end());
-  info.strides.assign(strides.begin(), strides.end());
-  info.storage_offset = t.storage_offset();
-  info.elem_size = static_cast<int64_t>(t.element_size());
-  info.numel = t.numel();
-  info.storage_nbytes = 0;
-  return info;
-}
-
-// Storage size is read only for tensors that passed the device check: a
-// tensor of a foreign device type may not have the storage the shim expects.
-void read_storage(const Tensor& t, Info& info) {
-  int64_t nbytes = 0;
-  if (aoti_torch_get_storage_size(t.get(), &nbytes) != AOTI_TORCH_SUCCESS) {
-    nbytes = -1;
-  }
-  info.storage_nbytes = nbytes;
-}
-
-void check_dtype_in(const char* op, const Info& t,
-                    std::initializer_list<ScalarType> allowed,
-                    const char* expected) {
-  for (ScalarType a : allowed) {
-    if (t.dtype == a) return;
-  }
-  fail(op, t.name, " must have dtype ", expected, ", got ",
-       dtype_name(t.dtype));
-}
-
-// Rows of a [*lead, cols] tensor viewed as [rows, cols].
-struct Rows2D {
-  int64_t rows = 0;
-  int64_t cols = 0;
-  int64_t row_stride = 0;  // 0 when rows <= 1 (never used then)
-  int64_t col_stride = 0;  // 0 when cols <= 1 (never used then)
-};
-
-bool mul_ok(int64_t a, int64_t b, int64_t* out) {
-  return !__builtin_mul_overflow(a, b, out);
-}
-bool add_ok(int64_t a, int64_t b, int64_t* out) {
-  return !__builtin_add_overflow(a, b, out);
-}
 
 // Collapses the leading dims into one row stride, or fails: dims of size 1
 // are ignored, each remaining outer dim must step exactly over the inner one.
@@ -178,17 +66,6 @@ Rows2D collapse_rows(const char* op, const Info& t) {
   return r;
 }
 
-// Highest element offset a [rows, cols] walk touches (rows, cols >= 1).
-int64_t max_offset_2d(const char* op, const Info& t, const Rows2D& r) {
-  int64_t a = 0, b = 0, s = 0;
-  const bool ok = mul_ok(r.rows - 1, r.row_stride, &a) &&
-                  mul_ok(r.cols - 1, r.col_stride, &b) && add_ok(a, b, &s);
-  GQ_REQUIRE(ok, op, t.name, " must have an extent that fits in 64 bits, got "
-             "shape ", shape_str(t.sizes), " and strides ",
-             shape_str(t.strides));
-  return s;
-}
-
 // The [T, cols] block of a masked [E, T, cols] tensor as Rows2D (row stride
 // strides[1]), with the expert stride beside it. Every stride of a dim
 // longer than 1 must be non-negative; the caller checks dim() == 3.
@@ -220,46 +97,6 @@ int64_t max_offset_blocks(const char* op, const Info& t, int64_t block_max,
   return s;
 }
 
-// Byte range [lo, hi) the kernel touches, used for the overlap check.
-struct Span {
-  uintptr_t lo = 0;
-  uintptr_t hi = 0;
-};
-
-// Fails unless elements [0, max_offset] from the tensor's start lie inside
-// its storage; returns the touched byte span. `what` names the extent.
-Span check_storage(const char* op, const Info& t, const void* data,
-                   int64_t max_offset, const char* what = "") {
-  int64_t end_elems = 0, end_bytes = 0;
-  const bool ok = add_ok(t.storage_offset, max_offset, &end_elems) &&
-                  add_ok(end_elems, 1, &end_elems) &&
-                  mul_ok(end_elems, t.elem_size, &end_bytes);
-  GQ_REQUIRE(ok && t.storage_offset >= 0 && t.storage_nbytes >= 0 &&
-                 end_bytes <= t.storage_nbytes,
-             op, t.name, " must lie inside its storage", what, " (needs ",
-             ok ? std::to_string(end_bytes) : std::string("> 2^63"),
-             " bytes from the storage start), got a storage of ",
-             t.storage_nbytes, " bytes");
-  Span s;
-  s.lo = reinterpret_cast<uintptr_t>(data);
-  s.hi = s.lo + static_cast<uintptr_t>((max_offset + 1) * t.elem_size);
-  return s;
-}
-
-void check_disjoint(const char* op, const Info& a, Span sa, const Info& b,
-                    Span sb) {
-  const bool disjoint = sa.hi <= sb.lo || sb.hi <= sa.lo;
-  GQ_REQUIRE(disjoint, op, a.name, " and ", b.name,
-             " must not overlap in memory, got overlapping storage ranges");
-}
-
-double check_finite_float(const char* op, const char* name, double v) {
-  const float f = static_cast<float>(v);
-  GQ_REQUIRE(std::isfinite(v) && std::isfinite(f), op, name,
-             " must be finite in float32, got ", v);
-  return f;
-}
-
 // What the three ops share: input and output_q, scalars and device.
 struct Common {
   Info in;
@@ -282,17 +119,6 @@ struct Common {
   int64_t q_expert_stride = 0;
   Info mm;  // masked_m, when masked
 };
-
-void check_device(const char* op, const Info& t, const Info& ref,
-                  DeviceType expected) {
-  GQ_REQUIRE(t.device_type == expected, op, t.name, " must be on a ",
-             device_name(expected, -1), " device (this backend's), got ",
-             device_name(t.device_type, t.device_index));
-  GQ_REQUIRE(t.device_index == ref.device_index, op, t.name,
-             " must be on the same device as ", ref.name, " (",
-             device_name(ref.device_type, ref.device_index), "), got ",
-             device_name(t.device_type, t.device_index));
-}
 
 // Reads and checks input/output_q and the scalars. `scale` is the third
 // tensor: its dtype is checked by the caller, its device here.
@@ -392,28 +218,13 @@ Common check_common(const char* op, const Tensor& input,
     }
   }
 
-  // Scalars: checked in float32, the precision the kernels use.
-  GQ_REQUIRE(std::isfinite(eps) && eps >= 0.0 &&
-                 std::isfinite(static_cast<float>(eps)),
-             op, "eps must be finite and >= 0, got ", eps);
-  c.eps = static_cast<float>(eps);
-  c.qmin = static_cast<float>(check_finite_float(op, min_name, qmin));
-  c.qmax = static_cast<float>(check_finite_float(op, max_name, qmax));
-  GQ_REQUIRE(c.qmin < c.qmax, op, min_name, " must be < ", max_name, " (",
-             qmax, "), got ", qmin);
-  GQ_REQUIRE(c.qmax > 0.f, op, max_name, " must be > 0, got ", qmax);
-
+  const ClampScalars sc = check_clamp_scalars(op, eps, min_name, qmin,
+                                              max_name, qmax, c.q.dtype);
+  c.eps = sc.eps;
+  c.qmin = sc.qmin;
+  c.qmax = sc.qmax;
   c.out_format = quant_format_of(c.q.dtype);
   c.in_format = input_format_of(c.in.dtype);
-  // Out-of-range clamp bounds would make results depend on each backend's
-  // overflow behaviour (saturate, NaN, wrap), so they are refused.
-  float lo = -448.f, hi = 448.f;
-  if (c.out_format == QuantFormat::kE4M3FNUZ) lo = -240.f, hi = 240.f;
-  if (c.out_format == QuantFormat::kInt8) lo = -128.f, hi = 127.f;
-  GQ_REQUIRE(c.qmin >= lo, op, min_name, " must be >= ", lo, " for ",
-             dtype_name(c.q.dtype), ", got ", qmin);
-  GQ_REQUIRE(c.qmax <= hi, op, max_name, " must be <= ", hi, " for ",
-             dtype_name(c.q.dtype), ", got ", qmax);
   return c;
 }
 
@@ -592,8 +403,8 @@ QuantProblem validate_packed_quant(const Tensor& input, const Tensor& output_q,
   p.ue8m0 = true;
   p.layout = ScaleLayout::kPackedUE8M0;
   const int64_t m = c.m;
-  const int64_t cols = (c.groups + 3) / 4;
-  const int64_t rows_padded = (m + 3) / 4 * 4;  // m < 2^62: no overflow
+  const int64_t cols = packed_cols(c.groups);
+  const int64_t rows_padded = packed_rows(m);  // m < 2^62: no overflow
   // Masked: [E, T, cols], each expert block the 2-D layout of M = T.
   std::vector<int64_t> shape = {m, cols};
   if (c.masked) shape = {c.experts, m, cols};

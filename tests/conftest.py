@@ -34,6 +34,8 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: large problems; run with --run-slow")
     config.addinivalue_line("markers", "gpu_only: needs a CUDA/ROCm backend (deselected with --backend=cpu)")
+    config.addinivalue_line("markers", "cpu_only: a claim made for the CPU backend only (deselected with "
+                                       "--backend=cuda|rocm)")
     config.addinivalue_line("markers", "multi_gpu: needs two GPUs (deselected on hosts with fewer)")
 
 
@@ -85,8 +87,10 @@ def _deselection_rules(config):
     backend = config._groupquant_backend
     if backend == "cpu":
         rules.append(("gpu_only", "gpu_only: the backend under test is the CPU (run with --backend=cuda|rocm)"))
-    elif torch.cuda.device_count() < 2:
-        rules.append(("multi_gpu", f"multi_gpu: {torch.cuda.device_count()} {backend} device(s) here"))
+    else:
+        rules.append(("cpu_only", f"cpu_only: the backend under test is {backend} (run with --backend=cpu)"))
+        if torch.cuda.device_count() < 2:
+            rules.append(("multi_gpu", f"multi_gpu: {torch.cuda.device_count()} {backend} device(s) here"))
     return rules
 
 

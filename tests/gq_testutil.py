@@ -9,13 +9,13 @@ import numpy as np
 import torch
 
 import groupquant
-from groupquant import _layouts
+from groupquant import _formats, _layouts
 from groupquant import reference as ref
 
 OPS = torch.ops.groupquant
-FP8_DTYPES = (torch.float8_e4m3fn, torch.float8_e4m3fnuz)
-OUT_DTYPES = FP8_DTYPES + (torch.int8,)
-IN_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+FP8_DTYPES = _formats.FP8_DTYPES
+OUT_DTYPES = _formats.QUANT_DTYPES
+IN_DTYPES = _formats.INPUT_DTYPES
 STRIDED_LAYOUTS = ("row", "col", "tma")
 POISON = 0xAB
 POISON_F32_BITS = 0xABABABAB
@@ -120,7 +120,7 @@ def expected(x, group_size, out_dtype, layout="row", ue8m0=False, eps=1e-10, qmi
     """Reference (q, s_logical [M, K/G] float32 or the packed int32 buffer)."""
     qmax = ref.default_qmax(out_dtype) if qmax is None else qmax
     qmin = ref.default_qmin(out_dtype) if qmin is None else qmin
-    ue8m0 = ue8m0 or layout == "packed"
+    ue8m0 = _layouts.ue8m0_scales(layout == "packed", ue8m0)
     q, s = ref.quantize_reference(x.cpu(), group_size, eps, qmin, qmax, out_dtype, ue8m0)
     if layout == "packed":
         m, groups = s.shape

@@ -10,6 +10,7 @@ import torch
 import np_model
 from gq_testutil import (FP8_DTYPES, OUT_DTYPES, check_against_reference, f32_bits, q_bytes,
                          random_input, run_op, tensor_from_values)
+from groupquant import _formats, _layouts
 
 FMT = {torch.float8_e4m3fn: "e4m3fn", torch.float8_e4m3fnuz: "e4m3fnuz"}
 # (out_dtype, layout, ue8m0) covering each op once, plus UE8M0 on the fp8 op.
@@ -36,10 +37,9 @@ def test_quotients_near_rounding_midpoints(route, amax, device):
     """x = fl(mid * s) and its float32 neighbours: x / s lands on or next to
     an encoding midpoint, for power-of-two and arbitrary scales alike."""
     out_dtype, layout, ue8m0 = route
-    qmax = np.float32(np_model.FORMATS[FMT[out_dtype]][4] if out_dtype in FMT else 127.0)
-    qmax = min(qmax, np.float32(224.0)) if out_dtype == torch.float8_e4m3fnuz else qmax
+    qmax = np.float32(_formats.default_qmax(out_dtype))
     s = np_model.div_f32(np.float32(amax), qmax)
-    if ue8m0 or layout == "packed":
+    if _layouts.ue8m0_scales(layout == "packed", ue8m0):
         s = np_model.ue8m0_round_up(s)
     mids = _midpoints(out_dtype)
     mids = mids[np.abs(mids) < float(qmax)]
@@ -158,15 +158,14 @@ def test_nonfinite_policy_values(out_dtype, device):
     layout = "row"
     q, s = run_op(x, 4, out_dtype, layout, eps=1e-10)
     qb = q_bytes(q).tolist()
-    nan = {torch.float8_e4m3fn: 0x7F, torch.float8_e4m3fnuz: 0x80, torch.int8: 0}[out_dtype]
+    nan = _formats.traits(out_dtype).nan_code
     assert qb[0][1] == nan and qb[0][2] == nan
     assert math.isinf(s[1, 0].item()) and s[1, 0].item() > 0
     assert qb[1][0] == nan and qb[1][3] == nan
     neg_zero = 0x80 if out_dtype == torch.float8_e4m3fn else 0x00
     assert qb[1][1] == neg_zero and qb[1][2] == 0x00
     # An all-NaN group has amax 0: the eps path, every output the NaN byte.
-    assert s[2, 0].item() == np.float32(np.float32(1e-10) / np.float32(
-        {torch.float8_e4m3fn: 448.0, torch.float8_e4m3fnuz: 224.0, torch.int8: 127.0}[out_dtype]))
+    assert s[2, 0].item() == np.float32(np.float32(1e-10) / np.float32(_formats.default_qmax(out_dtype)))
     assert qb[2] == [nan] * 4
     if out_dtype in FP8_DTYPES:
         _, s8 = run_op(x, 4, out_dtype, "row", ue8m0=True)

@@ -14,6 +14,7 @@ import torch
 
 import np_model
 from gq_testutil import OPS, alloc_q, alloc_scales
+from groupquant import _formats
 
 GROUP = 128
 FORMATS = {"e4m3fn": torch.float8_e4m3fn, "e4m3fnuz": torch.float8_e4m3fnuz}
@@ -109,7 +110,7 @@ def test_fp8_encoder_all_values_midpoints_neighbours(fmt, ue8m0, log2_scale, dev
 def test_fp8_encoder_through_packed_op(fmt, device, seed):
     rng = np.random.default_rng(seed)
     dtype = FORMATS[fmt]
-    qmax = 224.0 if fmt == "e4m3fnuz" else 448.0
+    qmax = _formats.default_qmax(dtype)
     values = fp8_test_values(fmt, rng, 1 << 14)
     values = values[np.abs(values) <= qmax]
     got, _ = _run("packed", _groups_with_anchor(values, qmax), dtype, -qmax, qmax, device)

@@ -82,12 +82,11 @@ def test_compile_fullgraph_fused_masked(name, device):
     _valid_equal(compiled(x, mm), fn(x, mm), mm, name + " new masked_m")
 
 
+@pytest.mark.cpu_only
 def test_compile_reference_fused(device):
     """The bench's torch.compile(reference) candidate gives the reference's
     bytes on the CPU (on GPUs Inductor may contract into FMAs; it is timed
     there, not trusted)."""
-    if device.type != "cpu":
-        pytest.skip("bit-exactness of the compiled reference is claimed on the CPU only")
     torch._dynamo.reset()
     fn = lambda x: ref.per_token_group_quant_fp8(x, 128, fuse_silu_and_mul=True)  # noqa: E731
     x = torch.randn((6, 512), dtype=torch.bfloat16) * 8

@@ -10,6 +10,7 @@ import torch
 
 import np_model
 from gq_testutil import FP8_DTYPES, IN_DTYPES, OUT_DTYPES, random_input
+from groupquant import _formats
 from groupquant import reference as ref
 
 FMT = {torch.float8_e4m3fn: "e4m3fn", torch.float8_e4m3fnuz: "e4m3fnuz", torch.int8: "int8"}
@@ -140,6 +141,22 @@ def test_default_dtypes():
     assert ref.default_qmax(torch.float8_e4m3fnuz) == 224.0
     assert ref.default_qmax(torch.int8) == 127.0 and ref.default_qmin(torch.int8) == -128.0
     assert ref.default_qmin(torch.float8_e4m3fn) == -448.0
+
+
+def test_format_table_is_the_contracts():
+    """groupquant._formats against docs/contract.md's "Formats" table, written
+    out again here so that a slip in the table cannot pass unnoticed."""
+    want = {torch.float8_e4m3fn: (-448.0, 448.0, -448.0, 448.0, 7, 0x7F),
+            torch.float8_e4m3fnuz: (-240.0, 240.0, -224.0, 224.0, 8, 0x80),
+            torch.int8: (-128.0, 127.0, -128.0, 127.0, 0, 0x00)}
+    assert {d: tuple(row) for d, row in _formats.FORMATS.items()} == want
+    for dtype in FP8_DTYPES:
+        assert _formats.traits(dtype).finite_max == torch.finfo(dtype).max
+        assert _formats.traits(dtype).finite_min == torch.finfo(dtype).min
+    assert (_formats.traits(torch.int8).finite_min, _formats.traits(torch.int8).finite_max) == (
+        torch.iinfo(torch.int8).min, torch.iinfo(torch.int8).max)
+    with pytest.raises(RuntimeError, match="dtype must be torch.float8_e4m3fn"):
+        _formats.traits(torch.float8_e5m2)
 
 
 @pytest.mark.parametrize("dtype", FP8_DTYPES, ids=str)

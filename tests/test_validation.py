@@ -3,6 +3,7 @@ call, accepted or rejected, writes a byte outside its outputs' views."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 import groupquant
 from gq_testutil import (OPS, POISON, alloc_q, alloc_scales, storage_bytes, untouched_outside_view)
-from groupquant import _layouts
+from groupquant import _formats, _layouts
 from groupquant import reference as ref
 
 M, K, G = 5, 256, 64
@@ -113,8 +114,7 @@ def _strided_scale_cases(op):
 
 
 def _packed_cases():
-    cols = (GROUPS + 3) // 4
-    rows = (M + 3) // 4 * 4
+    cols, rows = _layouts.packed_geometry(M, GROUPS)
     return [
         ("packed row-major", _set(output_s_packed=lambda a, d: torch.zeros((M, 3), dtype=torch.int32, device=d)),
          "output_s_packed"),
@@ -161,6 +161,29 @@ def test_rejected_with_argument_named(op, label, mutate, arg, device):
     after = _snapshot(args)
     for name, b in before.items():
         assert torch.equal(b, after[name]), f"{label}: rejected call modified {name}"
+
+
+_FORMAT_ROUTES = [("fp8", torch.float8_e4m3fn), ("fp8", torch.float8_e4m3fnuz), ("int8", torch.int8),
+                  ("packed", torch.float8_e4m3fn), ("packed", torch.float8_e4m3fnuz), ("packed", torch.int8)]
+
+
+@pytest.mark.parametrize("op,qdt", _FORMAT_ROUTES, ids=str)
+def test_clamp_bounds_accepted_exactly_inside_format_range(op, qdt, device):
+    """The C++ table (csrc/format_traits.h) and the Python one
+    (groupquant._formats) agree: the finite range is accepted, one float32
+    step beyond either end is refused with the bound in the message."""
+    fmt = _formats.traits(qdt)
+    lo, hi = fmt.finite_min, fmt.finite_max
+    args = _valid(op, device)
+    args["output_q"] = alloc_q((M, K), qdt, device)
+    args.update({_MIN[op]: lo, _MAX[op]: hi})
+    _OP_FN[op](args)
+    beyond_lo = float(np.nextafter(np.float32(lo), np.float32(-np.inf)))
+    beyond_hi = float(np.nextafter(np.float32(hi), np.float32(np.inf)))
+    for name, value, bound in ((_MIN[op], beyond_lo, f">= {lo:g}"), (_MAX[op], beyond_hi, f"<= {hi:g}")):
+        bad = dict(args, **{name: value})
+        with pytest.raises(RuntimeError, match=f"{name} must be {bound} for "):
+            _OP_FN[op](bad)
 
 
 @pytest.mark.parametrize("op", ["fp8", "int8", "packed"])
@@ -225,7 +248,7 @@ def test_guard_bytes_around_outputs(op, layout, m, device):
     x = torch.randn((m, K), device=device)
     q_buf = alloc_q((64 + m * (K + 16) + 64,), qdt, device)
     q = q_buf.as_strided((m, K), (K + 16, 1), 64)
-    rows = (m + 3) // 4 * 4
+    rows = _layouts.round_up(m, 4)
     s_buf = torch.empty((32 + rows * GROUPS + 32,), dtype=torch.int32 if op == "packed" else torch.float32,
                         device=device)
     s_buf.view(torch.uint8).fill_(POISON)
@@ -314,7 +337,7 @@ def _fuzz_call(draw):
     q_sizes = lead + [k + 1] if _rare(draw, 10) else lead + [k]
     q = _spec(draw, _mostly(draw, _GOOD_Q[op], _Q_DTYPES), q_sizes, _row_strides(draw, q_sizes, 1))
     if op == "packed":
-        cols, rows = (groups + 3) // 4, (m + 3) // 4 * 4
+        cols, rows = _layouts.packed_geometry(m, groups)
         s_sizes = [m, cols + 1] if _rare(draw, 10) else [m, cols]
         s_strides = [1, rows + draw(st.sampled_from([0, 0, 0, 1, 4, -1]))]
         s_dtype = _mostly(draw, [torch.int32], _S_DTYPES)

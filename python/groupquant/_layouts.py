@@ -103,8 +103,16 @@ def empty_scales(lead, m, groups, device, column_major=False, tma_aligned=False)
 
 
 def packed_geometry(m, groups):
-    """(packed_cols, padded_rows) of the packed UE8M0 layout."""
+    """(packed_cols, padded_rows) of the packed UE8M0 layout: four exponent
+    bytes per int32 word, rows padded to a multiple of 4 (C++: packed_cols,
+    packed_rows in csrc/validation_util.h)."""
     return (groups + 3) // 4, round_up(m, 4)
+
+
+def ue8m0_scales(packed, use_ue8m0=False):
+    """Whether scales are rounded to powers of two: when asked, and always
+    in the packed layout, whose bytes can only hold exponents."""
+    return bool(packed) or bool(use_ue8m0)
 
 
 def empty_packed_scales(m, groups, device):

@@ -19,15 +19,12 @@ zero mantissa: 2^(b-127) for 1..254, 0 for 0 (padding only), +Inf for 255.
 
 import torch
 
-from groupquant import _layouts
+from groupquant import _formats, _layouts
+from groupquant._formats import FP8_DTYPES, INPUT_DTYPES, default_qmax, default_qmin
 from groupquant.reference import (
-    FP8_DTYPES,
-    INPUT_DTYPES,
     _clamp_keep_nan,
     _divide,
     default_fp8_dtype,
-    default_qmax,
-    default_qmin,
     encode,
     group_amax,
     group_scales,
@@ -43,7 +40,7 @@ __all__ = [
     "unpack_ue8m0",
 ]
 
-CODE_DTYPES = FP8_DTYPES + (torch.int8,)
+CODE_DTYPES = _formats.QUANT_DTYPES
 OUTPUT_DTYPES = INPUT_DTYPES
 _CANONICAL_NAN_BITS = {torch.float32: (torch.int32, 0x7FC00000),
                        torch.bfloat16: (torch.int16, 0x7FC0),
@@ -149,7 +146,7 @@ def dequantize_per_token_group(q, s, group_size, dtype=torch.bfloat16):
     _check_codes(q)
     lead, m, k, groups = _layouts.problem_shape(q, group_size)
     if s.dtype == torch.int32:
-        want = (m, (groups + 3) // 4)
+        want = (m, _layouts.packed_geometry(m, groups)[0])
         if tuple(s.shape) != want:
             raise RuntimeError(f"groupquant.reference: s (packed) must have shape {list(want)}, got {list(s.shape)}")
         scales = unpack_ue8m0(s, m, groups)

@@ -7,7 +7,7 @@ the out-variant op in torch.ops.groupquant, which validates every argument
 
 import torch
 
-from groupquant import _layouts, _loader
+from groupquant import _formats, _layouts, _loader
 from groupquant import reference as _reference
 
 __all__ = [
@@ -26,7 +26,7 @@ def _platform_fp8_dtype(device):
 
 
 def _check_fp8_dtype(dtype):
-    if dtype not in _reference.FP8_DTYPES:
+    if dtype not in _formats.FP8_DTYPES:
         raise RuntimeError(f"groupquant: dtype must be torch.float8_e4m3fn or torch.float8_e4m3fnuz, got {dtype}")
 
 
@@ -69,7 +69,7 @@ def per_token_group_quant_fp8(x, group_size, eps=1e-10, dtype=None, column_major
         raise RuntimeError(f"groupquant: out_q must have dtype {dtype} (the dtype argument), got {out_q.dtype}")
     q_shape, lead, m, groups, experts, rows = _shapes(x, group_size, fuse_silu_and_mul, masked_m)
     _loader.require_device_backend(x.device)
-    qmax = _reference.default_qmax(dtype)
+    qmax = _formats.default_qmax(dtype)
     q = torch.empty(q_shape, dtype=dtype, device=x.device) if out_q is None else out_q
     s = _strided_scales(lead, m, groups, experts, rows, x.device, column_major_scales, tma_aligned_scales)
     torch.ops.groupquant.per_token_group_fp8_quant(
@@ -88,7 +88,7 @@ def per_token_group_quant_int8(x, group_size, eps=1e-10, dtype=torch.int8, colum
     q = torch.empty(q_shape, dtype=torch.int8, device=x.device)
     s = _strided_scales(lead, m, groups, experts, rows, x.device, column_major_scales, False)
     torch.ops.groupquant.per_token_group_quant_int8(
-        x, q, s, group_size, float(eps), _reference.default_qmin(dtype), _reference.default_qmax(dtype),
+        x, q, s, group_size, float(eps), _formats.default_qmin(dtype), _formats.default_qmax(dtype),
         bool(fuse_silu_and_mul), masked_m)
     return q, s
 
@@ -105,7 +105,7 @@ def per_token_group_quant_8bit_packed(x, group_size=128, eps=1e-10, dtype=None, 
     """
     if dtype is None:
         dtype = _platform_fp8_dtype(x.device)
-    _reference.default_qmax(dtype)  # rejects anything but the three formats
+    _formats.traits(dtype)  # rejects anything but the three formats
     q_shape, _, m, groups, experts, rows = _shapes(x, group_size, fuse_silu_and_mul, masked_m)
     _loader.require_device_backend(x.device)
     q = torch.empty(q_shape, dtype=dtype, device=x.device)
@@ -114,6 +114,6 @@ def per_token_group_quant_8bit_packed(x, group_size=128, eps=1e-10, dtype=None, 
     else:
         s = _layouts.empty_masked_packed_scales(experts, rows, groups, x.device)
     torch.ops.groupquant.per_token_group_quant_8bit_packed(
-        x, q, s, group_size, float(eps), _reference.default_qmin(dtype), _reference.default_qmax(dtype),
+        x, q, s, group_size, float(eps), _formats.default_qmin(dtype), _formats.default_qmax(dtype),
         bool(fuse_silu_and_mul), masked_m)
     return q, s

@@ -9,8 +9,7 @@ the same functions in plain PyTorch: the definition of every output bit.
 
 import torch
 
-from groupquant import _loader
-from groupquant import reference as _reference
+from groupquant import _formats, _loader
 from groupquant._reference_consumers import OUTPUT_DTYPES, block_shape
 from groupquant.api import _check_fp8_dtype, _platform_fp8_dtype
 
@@ -52,7 +51,7 @@ def per_block_quant_fp8(w, block_size=(128, 128), eps=1e-10, dtype=None, use_ue8
     if dtype is None:
         dtype = _platform_fp8_dtype(w.device)
     _check_fp8_dtype(dtype)
-    qmax = _reference.default_qmax(dtype)
+    qmax = _formats.default_qmax(dtype)
     return _block_quant(w, block_size, eps, dtype, -qmax, qmax, use_ue8m0)
 
 
@@ -60,8 +59,8 @@ def per_block_quant_int8(w, block_size=(128, 128), eps=1e-10, dtype=torch.int8):
     """Quantize a weight w [N, K] to int8 per block; returns (q, s) as for FP8."""
     if dtype != torch.int8:
         raise RuntimeError(f"groupquant: dtype must be torch.int8, got {dtype}")
-    return _block_quant(w, block_size, eps, dtype, _reference.default_qmin(dtype),
-                        _reference.default_qmax(dtype), False)
+    return _block_quant(w, block_size, eps, dtype, _formats.default_qmin(dtype),
+                        _formats.default_qmax(dtype), False)
 
 
 def _check_out_dtype(dtype):

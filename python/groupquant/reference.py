@@ -28,7 +28,7 @@ their outputs held.
 
 import torch
 
-from groupquant import _layouts
+from groupquant import _formats, _layouts
 
 __all__ = [
     "per_token_group_quant_fp8",
@@ -47,15 +47,8 @@ __all__ = [
     "masked_rows",
 ]
 
-FP8_DTYPES = (torch.float8_e4m3fn, torch.float8_e4m3fnuz)
-INPUT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
-
-# Largest finite value of each output format: the encoder saturates there.
-_FORMAT_MAX = {torch.float8_e4m3fn: 448.0, torch.float8_e4m3fnuz: 240.0, torch.int8: 127.0}
-_FORMAT_MIN = {torch.float8_e4m3fn: -448.0, torch.float8_e4m3fnuz: -240.0, torch.int8: -128.0}
-# Default clamp bounds: 224 rather than 240 for e4m3fnuz is vLLM's and
-# SGLang's choice for ROCm (the full range costs accuracy with dynamic scales).
-_DEFAULT_QMAX = {torch.float8_e4m3fn: 448.0, torch.float8_e4m3fnuz: 224.0, torch.int8: 127.0}
+FP8_DTYPES = _formats.FP8_DTYPES
+INPUT_DTYPES = _formats.INPUT_DTYPES
 
 # vLLM and SGLang floor the scale at 1e-10 before the UE8M0 round-up, which
 # is the same as flooring at 2^-33 after it; an all-zero group's byte is 0x5E.
@@ -83,15 +76,8 @@ def default_fp8_dtype(device=None):
     return torch.float8_e4m3fnuz if _rocm_fp8_is_fnuz(index) else torch.float8_e4m3fn
 
 
-def default_qmax(dtype):
-    if dtype not in _DEFAULT_QMAX:
-        raise RuntimeError(
-            f"groupquant: dtype must be torch.float8_e4m3fn, torch.float8_e4m3fnuz or torch.int8, got {dtype}")
-    return _DEFAULT_QMAX[dtype]
-
-
-def default_qmin(dtype):
-    return -128.0 if dtype == torch.int8 else -default_qmax(dtype)
+default_qmax = _formats.default_qmax
+default_qmin = _formats.default_qmin
 
 
 def _f32(value, like):
@@ -166,20 +152,17 @@ def encode(v, out_dtype):
     handling of them.
     """
     is_nan = torch.isnan(v)
-    v = _clamp_keep_nan(v, _FORMAT_MIN[out_dtype], _FORMAT_MAX[out_dtype])
+    fmt = _formats.FORMATS[out_dtype]
+    v = _clamp_keep_nan(v, fmt.finite_min, fmt.finite_max)
     if out_dtype == torch.int8:
         # torch.round is half-to-even; .to(int8) alone would truncate.
         r = torch.round(torch.where(is_nan, torch.zeros_like(v), v))
         return r.to(torch.int8)
     q = v.to(out_dtype).view(torch.uint8)
-    if out_dtype == torch.float8_e4m3fn:
-        nan_byte, zero_fix = 0x7F, None
-    else:
-        # 0x80 is e4m3fnuz's only NaN; a value rounding to zero is +0.
-        nan_byte, zero_fix = 0x80, q == 0x80
-    if zero_fix is not None:
-        q = torch.where(zero_fix, torch.zeros_like(q), q)
-    q = torch.where(is_nan, torch.full_like(q, nan_byte), q)
+    if out_dtype == torch.float8_e4m3fnuz:
+        # e4m3fnuz's NaN code is its would-be -0: a value rounding to zero is +0.
+        q = torch.where(q == fmt.nan_code, torch.zeros_like(q), q)
+    q = torch.where(is_nan, torch.full_like(q, fmt.nan_code), q)
     return q.view(out_dtype)
 
 
@@ -187,7 +170,7 @@ def quantize_reference(x, group_size, eps, qmin, qmax, out_dtype, ue8m0):
     """The core: (q [*lead, K] out_dtype contiguous, s [M, K/G] float32 row-major)."""
     if x.dtype not in INPUT_DTYPES:
         raise RuntimeError(f"groupquant.reference: input must have dtype torch.float32, torch.float16 or torch.bfloat16, got {x.dtype}")
-    if out_dtype not in _FORMAT_MAX:
+    if out_dtype not in _formats.FORMATS:
         raise RuntimeError(f"groupquant.reference: out_dtype must be an FP8 dtype or torch.int8, got {out_dtype}")
     lead, m, k, groups = _layouts.problem_shape(x, group_size)
     xg = x.reshape(m, groups, group_size).to(torch.float32)  # exact widening
@@ -390,7 +373,8 @@ def per_token_group_quant_8bit_packed(x, group_size=128, eps=1e-10, dtype=None, 
     if dtype is None:
         dtype = default_fp8_dtype(x.device)
     y, mask = _prepare(x, group_size, fuse_silu_and_mul, masked_m)
-    q, s = quantize_reference(y, group_size, eps, default_qmin(dtype), default_qmax(dtype), dtype, True)
+    q, s = quantize_reference(y, group_size, eps, default_qmin(dtype), default_qmax(dtype), dtype,
+                              _layouts.ue8m0_scales(packed=True))
     if mask is not None:
         experts, rows = mask.shape
         return _masked_q(q, mask, None), _masked_packed(s, experts, rows, mask)

@@ -33,6 +33,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+GQ_SCRIPT=check_cache.sh
+# shellcheck source=../lib/server_util.sh
+source "$HERE/../lib/server_util.sh"
 WORKSPACE="$(cd "$HERE/../.." && pwd)"
 WORKSPACE_GIVEN=""
 KINDS=both
@@ -117,22 +120,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A copy of exactly what git would ship (tracked + untracked, not ignored);
-# bazel-* links point into someone's output base and would be built by //...
-snapshot() {
-  local src="$1" dest="$2"
-  mkdir -p "$dest"
-  if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    # --ignore-failed-read: a tracked file deleted but not yet committed.
-    (cd "$src" && git ls-files -z -c -o --exclude-standard \
-       | tar --null --ignore-failed-read -T - -cf - 2>/dev/null) \
-      | tar -C "$dest" -xf -
-  else
-    cp -a "$src/." "$dest/"
-  fi
-  find "$dest" -maxdepth 1 -name 'bazel-*' -type l -delete
-}
-
 # The flags a `build:remote-cache` config should carry; used until the
 # workspace's .bazelrc defines that config itself.
 remote_flags() {
@@ -151,7 +138,7 @@ remote_flags() {
 
 # Runs one build; sets PROCS HITS INTERNAL EXECUTED ELAPSED CRIT WALL RC LOG.
 run_build() {
-  local ws="$1" ob="$2" name="$3" t0 t1 line body item n label
+  local ws="$1" ob="$2" name="$3" t0 t1 item n label
   shift 3
   LOG="$TMP/logs/$name.log"
   mkdir -p "$TMP/logs"
@@ -166,29 +153,21 @@ run_build() {
   set -e
   t1="$(date +%s.%N)"
   WALL="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
-  PROCS=0 HITS=0 INTERNAL=0 EXECUTED=0 ELAPSED="?" CRIT="?"
-  # 4.2.3 prints e.g. "INFO: 13 processes: 7 remote cache hit, 6 internal."
-  # (or "1 process: 1 internal."); every strategy other than a cache hit
-  # or Bazel-internal bookkeeping ran a real process on this machine.
-  line="$(grep -E '^INFO: [0-9]+ process(es)?[:.]' "$LOG" | tail -n 1 || true)"
-  if [[ -n "$line" ]]; then
-    PROCS="$(sed -E 's/^INFO: ([0-9]+) process.*/\1/' <<<"$line")"
-    body="$(sed -E 's/^INFO: [0-9]+ process(es)?[:.] ?//; s/\.$//' <<<"$line")"
-    IFS=',' read -ra items <<<"$body"
-    for item in "${items[@]}"; do
-      item="$(sed -E 's/^ +//' <<<"$item")"
-      [[ "$item" =~ ^([0-9]+)\ (.*)$ ]] || continue
-      n="${BASH_REMATCH[1]}" label="${BASH_REMATCH[2]}"
-      case "$label" in
-        *"cache hit") HITS=$((HITS + n)) ;;
-        internal) INTERNAL=$((INTERNAL + n)) ;;
-        *) EXECUTED=$((EXECUTED + n)) ;;
-      esac
-    done
-  fi
-  line="$(grep -E '^INFO: Elapsed time:' "$LOG" | tail -n 1 || true)"
-  if [[ "$line" =~ Elapsed\ time:\ ([0-9.]+)s ]]; then ELAPSED="${BASH_REMATCH[1]}"; fi
-  if [[ "$line" =~ Critical\ Path:\ ([0-9.]+)s ]]; then CRIT="${BASH_REMATCH[1]}"; fi
+  HITS=0 INTERNAL=0 EXECUTED=0
+  # Every strategy other than a cache hit or Bazel-internal bookkeeping ran
+  # a real process on this machine.
+  bazel_process_summary "$LOG"
+  PROCS=$SUMMARY_PROCS
+  for item in ${SUMMARY_ITEMS[@]+"${SUMMARY_ITEMS[@]}"}; do
+    n="${item%% *}" label="${item#* }"
+    case "$label" in
+      *"cache hit") HITS=$((HITS + n)) ;;
+      internal) INTERNAL=$((INTERNAL + n)) ;;
+      *) EXECUTED=$((EXECUTED + n)) ;;
+    esac
+  done
+  bazel_times "$LOG"
+  ELAPSED=$BAZEL_ELAPSED CRIT=$BAZEL_CRIT
 }
 
 # Bazel's warnings about the cache, each joined with the line after it (4.2.3
@@ -229,8 +208,8 @@ restore_all() {
 
 WS_A="$TMP/a/$(basename "$WORKSPACE")"
 WS_B="$TMP/second-clone/path/elsewhere/$(basename "$WORKSPACE")"
-snapshot "$WORKSPACE" "$WS_A"
-snapshot "$WORKSPACE" "$WS_B"
+snapshot_workspace "$WORKSPACE" "$WS_A"
+snapshot_workspace "$WORKSPACE" "$WS_B"
 echo "check_cache.sh: workspace $WORKSPACE, bazel $COMMAND ${BUILD_ARGS[*]}" >&2
 echo "check_cache.sh: temp folder $TMP (logs in $TMP/logs)" >&2
 

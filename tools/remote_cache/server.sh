@@ -15,44 +15,16 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+GQ_SCRIPT=server.sh
+# shellcheck source=../lib/server_util.sh
+source "$HERE/../lib/server_util.sh"
 CACHE_HOME="${GROUPQUANT_CACHE_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/groupquant}"
 BGD_VENV="${BGD_VENV:-$CACHE_HOME/buildgrid-venv}"
 BGD_LOCK="$HERE/buildgrid-requirements.txt"
 
-die() { echo "server.sh: $*" >&2; exit 1; }
-
 usage() {
   sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
-}
-
-free_port() {
-  # The kernel hands out an unused port; the tiny window before the server
-  # binds it is covered by retrying the start.
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# A pid file can outlive its process and the pid be reused: only a live
-# process whose command line names the expected program counts.
-live_pid() {
-  local pidfile="$1" prog="$2" pid
-  [[ -s "$pidfile" ]] || return 1
-  pid="$(cat "$pidfile")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  [[ -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$prog" || return 1
-  echo "$pid"
-}
-
-kill_pid() {
-  local pid="$1" i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.2
-  done
-  echo "server.sh: pid $pid ignored SIGTERM for 10 s, sending SIGKILL" >&2
-  kill -KILL "$pid" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- nginx ----
@@ -131,43 +103,9 @@ http_stop() {
 
 # ------------------------------------------------------------ BuildGrid ----
 
-pick_python() {
-  local py
-  for py in "${BGD_PYTHON:-}" python3.11 python3; do
-    [[ -n "$py" ]] && command -v "$py" >/dev/null || continue
-    # 0.4.4 is the last BuildGrid for Python 3.11; it declares >= 3.11.
-    if "$py" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2])'; then
-      echo "$py"
-      return 0
-    fi
-  done
-  die "BuildGrid 0.4.4 needs Python >= 3.11 (set BGD_PYTHON)"
-}
-
-ensure_buildgrid() {
-  local stamp="$BGD_VENV/.groupquant-lock-sha256" want py
-  want="$(sha256sum "$BGD_LOCK" | cut -d' ' -f1)"
-  if [[ -x "$BGD_VENV/bin/bgd" && "$(cat "$stamp" 2>/dev/null)" == "$want" ]]; then
-    return 0
-  fi
-  py="$(pick_python)"
-  echo "server.sh: installing BuildGrid into $BGD_VENV (first use, ~15 s)" >&2
-  rm -rf "$BGD_VENV"
-  mkdir -p "$(dirname "$BGD_VENV")"
-  "$py" -m venv "$BGD_VENV"
-  # Wheels only: pycurl or cryptography from source would need -dev packages.
-  if ! "$BGD_VENV/bin/pip" install --quiet --only-binary=:all: -r "$BGD_LOCK" \
-      > "$BGD_VENV/install.log" 2>&1; then
-    tail -n 20 "$BGD_VENV/install.log" >&2
-    die "pip could not install $BGD_LOCK into $BGD_VENV"
-  fi
-  "$BGD_VENV/bin/bgd" --help >/dev/null
-  echo "$want" > "$stamp"
-}
-
 grpc_start() {
-  local state="$1" port attempt pid i
-  ensure_buildgrid
+  local state="$1" port attempt pid rc
+  ensure_bgd_venv "$BGD_VENV" "$BGD_LOCK" BuildGrid
   mkdir -p "$state/data"
   for attempt in 1 2 3; do
     port="$(free_port)"
@@ -179,19 +117,17 @@ grpc_start() {
     pid=$!
     echo "$pid" > "$state/bgd.pid"
     echo "grpc://127.0.0.1:$port" > "$state/url"
-    for i in $(seq 60); do
-      kill -0 "$pid" 2>/dev/null || break
-      if "$BGD_VENV/bin/bgd" capabilities --remote "$(cat "$state/url")" >/dev/null 2>&1; then
-        grpc_probe "$state" || { grpc_stop "$state"; exit 1; }
-        return 0
-      fi
-      sleep 0.5
-    done
-    if kill -0 "$pid" 2>/dev/null; then
+    rc=0
+    wait_for_reapi "$BGD_VENV/bin/bgd" "$(cat "$state/url")" "$pid" 60 0.5 || rc=$?
+    if [[ $rc == 0 ]]; then
+      grpc_probe "$state" || { grpc_stop "$state"; exit 1; }
+      return 0
+    fi
+    if [[ $rc == 2 ]]; then
       grpc_stop "$state"
       die "BuildGrid did not answer within 30 s; see $state/bgd.log"
     fi
-    grep -qi "address already in use\|failed to bind" "$state/bgd.log" || break
+    lost_port_race "$state/bgd.log" || break
   done
   die "BuildGrid did not start; see $state/bgd.log"
 }
@@ -217,18 +153,6 @@ grpc_stop() {
 
 MARKER=.groupquant-remote-cache
 
-# start and stop wipe the state folder: refuse any folder this script did
-# not make, so a mistyped STATE_DIR can never cost someone their files.
-claim_state_dir() {
-  local state="$1"
-  if [[ -e "$state" && ! -e "$state/$MARKER" ]] && [[ -n "$(ls -A "$state" 2>/dev/null)" ]]; then
-    die "$state exists, is not empty and was not made by server.sh; pick another STATE_DIR"
-  fi
-  rm -rf "$state"
-  mkdir -p "$state"
-  touch "$state/$MARKER"
-}
-
 [[ $# -ge 2 ]] || usage
 cmd="$1" kind="$2"
 case "$kind" in http|grpc) ;; *) usage ;; esac
@@ -243,7 +167,7 @@ case "$cmd" in
     if live_pid "$pidfile" "$prog" >/dev/null; then
       die "a $kind cache already runs from $state ($(cat "$state/url")); stop it first"
     fi
-    claim_state_dir "$state"
+    claim_state_dir "$state" "$MARKER"
     "${kind}_start" "$state"
     cat "$state/url"
     ;;

@@ -23,6 +23,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+GQ_SCRIPT=check_rbe.sh
+# shellcheck source=../lib/server_util.sh
+source "$HERE/../lib/server_util.sh"
 WORKSPACE="$(cd "$HERE/../.." && pwd)"
 BAZEL="${BAZEL:-$WORKSPACE/tools/bazel}"
 PAIR=""
@@ -70,12 +73,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# What git would ship (tracked + untracked, not ignored), without bazel-*
-# links into someone's output base.
-mkdir -p "$WS" "$TMP/logs"
-(cd "$WORKSPACE" && git ls-files -z -c -o --exclude-standard \
-   | tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -C "$WS" -xf -
-find "$WS" -maxdepth 1 -name 'bazel-*' -type l -delete
+mkdir -p "$TMP/logs"
+snapshot_workspace "$WORKSPACE" "$WS"
 
 URL="$("$HERE/engine.sh" "$([[ -n $PAIR ]] && echo start-pair || echo start)" "$STATE")"
 echo "check_rbe.sh: engine at $URL ($([[ -n $PAIR ]] && echo 'front forwarding to back' || echo 'one executor'))" >&2
@@ -85,7 +84,7 @@ RBE=(--config=rbe "--remote_executor=$URL")
 # counts: REMOTE HITS INTERNAL OTHER (any other strategy: ran on this host)
 # and OTHER_NAMES.
 run() {
-  local name="$1" line body item n label
+  local name="$1" item n label
   shift
   LOG="$TMP/logs/$name.log"
   set +e
@@ -94,16 +93,12 @@ run() {
      "${RBE[@]}" "${EXTRA[@]}") > "$LOG" 2>&1
   RC=$?
   set -e
-  REMOTE=0 HITS=0 INTERNAL=0 OTHER=0 OTHER_NAMES="" ELAPSED="?"
-  # 4.2.3: "INFO: 120 processes: 64 internal, 56 remote." (or "... remote
-  # cache hit", "linux-sandbox", "local", "processwrapper-sandbox").
-  line="$(grep -E '^INFO: [0-9]+ process(es)?[:.]' "$LOG" | tail -n 1 || true)"
-  body="$(sed -E 's/^INFO: [0-9]+ process(es)?[:.] ?//; s/\.$//' <<<"$line")"
-  IFS=',' read -ra items <<<"$body"
-  for item in "${items[@]}"; do
-    item="$(sed -E 's/^ +//' <<<"$item")"
-    [[ "$item" =~ ^([0-9]+)\ (.*)$ ]] || continue
-    n="${BASH_REMATCH[1]}" label="${BASH_REMATCH[2]}"
+  REMOTE=0 HITS=0 INTERNAL=0 OTHER=0 OTHER_NAMES=""
+  # Strategies: "remote", "remote cache hit", "internal", and anything else
+  # ("linux-sandbox", "local", "processwrapper-sandbox") ran on this host.
+  bazel_process_summary "$LOG"
+  for item in ${SUMMARY_ITEMS[@]+"${SUMMARY_ITEMS[@]}"}; do
+    n="${item%% *}" label="${item#* }"
     case "$label" in
       remote) REMOTE=$((REMOTE + n)) ;;
       "remote cache hit") HITS=$((HITS + n)) ;;
@@ -111,8 +106,8 @@ run() {
       *) OTHER=$((OTHER + n)) OTHER_NAMES+="${OTHER_NAMES:+, }$n $label" ;;
     esac
   done
-  line="$(grep -E '^INFO: Elapsed time:' "$LOG" | tail -n 1 || true)"
-  [[ "$line" =~ Elapsed\ time:\ ([0-9.]+)s ]] && ELAPSED="${BASH_REMATCH[1]}"
+  bazel_times "$LOG"
+  ELAPSED=$BAZEL_ELAPSED
   return 0
 }
 

@@ -24,6 +24,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+GQ_SCRIPT=engine.sh
+# shellcheck source=../lib/server_util.sh
+source "$HERE/../lib/server_util.sh"
 CACHE_HOME="${GROUPQUANT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/groupquant}"
 # The pins (README.md says why): casd >= 1.4 speaks REAPI 2.1,
 # which Bazel 4.2.3 refuses; runners >= 1.3.39 stop creating the parent
@@ -39,35 +42,8 @@ JOBS="${JOBS:-2}"
 HYBRID_LIMIT="${HYBRID_LIMIT:-1}"
 MARKER=.groupquant-remote-exec
 
-die() { echo "engine.sh: $*" >&2; exit 1; }
 usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 as_root() { if [[ "$(id -u)" == 0 ]]; then "$@"; else sudo "$@"; fi; }
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# A pid file can outlive its process and the pid be reused: only a live
-# process whose command line names the expected program counts.
-live_pid() {
-  local pidfile="$1" pid
-  [[ -s "$pidfile" ]] || return 1
-  pid="$(cat "$pidfile")"
-  [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/cmdline" ]] || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- buildbox-casd || return 1
-  echo "$pid"
-}
-
-kill_pid() {
-  local pid="$1" i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.2
-  done
-  echo "engine.sh: pid $pid ignored SIGTERM for 10 s, sending SIGKILL" >&2
-  kill -KILL "$pid" 2>/dev/null || true
-}
 
 # ------------------------------------------------------------- install ----
 
@@ -111,25 +87,6 @@ ensure_engine() {
     as_root apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq bubblewrap >&2
   fi
-}
-
-# The probe's REAPI client: BuildGrid's `bgd`, from the lock the remote
-# cache already pins (the same venv as tools/remote_cache/server.sh).
-ensure_bgd() {
-  local stamp="$BGD_VENV/.groupquant-lock-sha256" want py=""
-  want="$(sha256sum "$BGD_LOCK" | cut -d' ' -f1)"
-  [[ -x "$BGD_VENV/bin/bgd" && "$(cat "$stamp" 2>/dev/null)" == "$want" ]] && return 0
-  for c in "${BGD_PYTHON:-}" python3.11 python3; do
-    [[ -n "$c" ]] && command -v "$c" >/dev/null || continue
-    "$c" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2])' && { py="$c"; break; }
-  done
-  [[ -n "$py" ]] || die "the probe client (BuildGrid 0.4.4) needs Python >= 3.11 (set BGD_PYTHON)"
-  echo "engine.sh: installing BuildGrid's client into $BGD_VENV (first use, ~15 s)" >&2
-  rm -rf "$BGD_VENV"
-  "$py" -m venv "$BGD_VENV"
-  "$BGD_VENV/bin/pip" install --quiet --only-binary=:all: -r "$BGD_LOCK" > "$BGD_VENV/install.log" 2>&1 \
-    || { tail -n 20 "$BGD_VENV/install.log" >&2; die "pip could not install $BGD_LOCK"; }
-  echo "$want" > "$stamp"
 }
 
 # -------------------------------------------------------------- mounts ----
@@ -178,7 +135,7 @@ mounts() {
 # One executor: casd plus a counting shim around the runner, so `counts`
 # can say how many actions ran here.
 start_one() {
-  local dir="$1" remote="${2:-}" port attempt pid i m
+  local dir="$1" remote="${2:-}" port attempt pid m rc
   local -a args
   mkdir -p "$dir/cas"
   cat > "$dir/runner" <<EOF
@@ -205,19 +162,17 @@ EOF
     pid=$!
     echo "$pid" > "$dir/casd.pid"
     echo "grpc://127.0.0.1:$port" > "$dir/url"
-    for i in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      if "$BGD_VENV/bin/bgd" capabilities --remote "$(cat "$dir/url")" >/dev/null 2>&1; then
-        probe "$dir" || { kill_pid "$pid"; exit 1; }
-        return 0
-      fi
-      sleep 0.2
-    done
-    if kill -0 "$pid" 2>/dev/null; then
+    rc=0
+    wait_for_reapi "$BGD_VENV/bin/bgd" "$(cat "$dir/url")" "$pid" 50 0.2 || rc=$?
+    if [[ $rc == 0 ]]; then
+      probe "$dir" || { kill_pid "$pid"; exit 1; }
+      return 0
+    fi
+    if [[ $rc == 2 ]]; then
       kill_pid "$pid"
       die "buildbox-casd did not answer within 10 s; see $dir/casd.log"
     fi
-    grep -qi "address already in use\|failed to bind" "$dir/casd.log" || break
+    lost_port_race "$dir/casd.log" || break
   done
   die "buildbox-casd did not start; see $dir/casd.log"
 }
@@ -247,23 +202,11 @@ probe() {
 
 # --------------------------------------------------------------- main ----
 
-# start and stop wipe the state folder: refuse any folder this script did
-# not make, so a mistyped STATE_DIR can never cost someone their files.
-claim_state_dir() {
-  local state="$1"
-  if [[ -e "$state" && ! -e "$state/$MARKER" ]] && [[ -n "$(ls -A "$state" 2>/dev/null)" ]]; then
-    die "$state exists, is not empty and was not made by engine.sh; pick another STATE_DIR"
-  fi
-  rm -rf "$state"
-  mkdir -p "$state"
-  touch "$state/$MARKER"
-}
-
 executors() { local d; for d in "$1"/front "$1"/back "$1"/single; do [[ -d "$d" ]] && echo "$d"; done; return 0; }
 
 running() {
   local d any=1
-  for d in $(executors "$1"); do live_pid "$d/casd.pid" >/dev/null || return 1; any=0; done
+  for d in $(executors "$1"); do live_pid "$d/casd.pid" buildbox-casd >/dev/null || return 1; any=0; done
   return $any
 }
 
@@ -271,7 +214,7 @@ stop_all() {
   local d pid
   # Front first: it forwards to the back one.
   for d in $(executors "$1"); do
-    if pid="$(live_pid "$d/casd.pid")"; then kill_pid "$pid"; fi
+    if pid="$(live_pid "$d/casd.pid" buildbox-casd)"; then kill_pid "$pid"; fi
   done
 }
 
@@ -283,8 +226,9 @@ case "$cmd" in
   start|start-pair)
     running "$state" && die "an engine already runs from $state ($(cat "$state/url")); stop it first"
     ensure_engine
-    ensure_bgd
-    claim_state_dir "$state"
+    # The probe's REAPI client: the same BuildGrid venv as the gRPC cache's.
+    ensure_bgd_venv "$BGD_VENV" "$BGD_LOCK" "BuildGrid's client"
+    claim_state_dir "$state" "$MARKER"
     # A failed start (probe, port, front after back) leaves nothing running.
     trap 'rc=$?; [[ $rc == 0 ]] || stop_all "$state"; exit $rc' EXIT
     if [[ "$cmd" == start ]]; then
