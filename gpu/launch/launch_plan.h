@@ -7,8 +7,10 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 
+#include "csrc/format_traits.h"
 #include "csrc/quant_problem.h"
 #include "gpu/device/kernel_geometry.h"
 
@@ -168,25 +170,18 @@ inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count) {
 
 // Which encoder path and whether the clamp to [qmin, qmax] is needed. The
 // clamp is skipped only where the encoder saturates to the same bounds on
-// its own (proved on all floats by tools/gpu/gpu_encode_check.cu):
-// e4m3fn at +-448; int8 at [-128, 127]; e4m3fnuz at +-240 (software) or at
-// +-224 through the e4m3fn conversion, which is used whenever the bounds lie
-// inside +-224 (vLLM's and SGLang's default).
+// its own (proved on all floats by tools/gpu/gpu_encode_check.cu): every
+// encoder saturates at its format's finite range (csrc/format_traits.h), and
+// e4m3fnuz can also go through the e4m3fn conversion of 2v, which saturates
+// at its default +-224 and is used whenever the bounds lie inside it (vLLM's
+// and SGLang's default).
 inline void encode_mode(const QuantProblem& p, bool* clamp, bool* fnuz_via_fn) {
-  *fnuz_via_fn = false;
-  switch (p.out_format) {
-    case QuantFormat::kE4M3FN:
-      *clamp = !(p.qmin <= -448.f && p.qmax >= 448.f);
-      break;
-    case QuantFormat::kE4M3FNUZ:
-      *fnuz_via_fn = p.qmin >= -224.f && p.qmax <= 224.f;
-      *clamp = *fnuz_via_fn ? !(p.qmin <= -224.f && p.qmax >= 224.f)
-                            : !(p.qmin <= -240.f && p.qmax >= 240.f);
-      break;
-    default:
-      *clamp = !(p.qmin <= -128.f && p.qmax >= 127.f);
-      break;
-  }
+  const FormatTraits f = format_traits(p.out_format);
+  *fnuz_via_fn = p.out_format == QuantFormat::kE4M3FNUZ &&
+                 p.qmin >= f.default_qmin && p.qmax <= f.default_qmax;
+  const float lo = *fnuz_via_fn ? f.default_qmin : f.finite_min;
+  const float hi = *fnuz_via_fn ? f.default_qmax : f.finite_max;
+  *clamp = !(p.qmin <= lo && p.qmax >= hi);
 }
 
 // The encoder and clamp choice of a problem: template arguments of the fast
@@ -197,9 +192,17 @@ struct EncodeMode {
 };
 
 // The scale division max(amax, eps) / qmax may use qmax's reciprocal only
-// for the bounds whose every dividend tools/gpu/gpu_division_check.cu checked.
+// for the bounds whose every dividend tools/gpu/gpu_division_check.cu checked:
+// each format's finite maximum and default qmax (448, 240, 224, 127).
 inline bool scale_division_by_reciprocal(float qmax) {
-  return qmax == 448.f || qmax == 240.f || qmax == 224.f || qmax == 127.f;
+  for (QuantFormat f : {QuantFormat::kE4M3FN, QuantFormat::kE4M3FNUZ,
+                        QuantFormat::kInt8}) {
+    if (qmax == format_traits(f).finite_max ||
+        qmax == format_traits(f).default_qmax) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // Whether quant_small_kernel takes the call: one vector per lane, one group
