@@ -24,8 +24,8 @@ namespace gpu {
 // chunk: at most this many groups per item (packed always uses 4); grid:
 // `full` (default) launches one sub-group per item, `wave` caps the grid at
 // one resident wave of a grid-stride loop; bps: the chunk shrinks while the
-// grid would have fewer than this many blocks per SM; small=0 keeps small
-// problems on quant_vec_kernel instead of quant_small_kernel. Measured on the H200 with two
+// grid would have fewer than this many blocks per SM; small=1 sends small
+// problems to quant_small_kernel instead of quant_vec_kernel. Measured on the H200 with two
 // vectors per lane (two or three resident blocks per SM), the full grid ran
 // 3-12% faster at M = 16384: the hardware block scheduler balances the tail
 // that a fixed wave leaves.
@@ -34,7 +34,10 @@ struct LaunchTuning {
   int chunk = kChunk;
   bool full_grid = true;
   int64_t blocks_per_sm = 1;  // the chunk shrinks below this many blocks/SM
-  bool small_kernel = true;   // quant_small_kernel where it applies
+  // quant_small_kernel where it applies. Off by default until its bytes
+  // and speed have been measured on a GPU (docs/cuda_kernel_notes.md);
+  // small=1 turns it on.
+  bool small_kernel = false;
 };
 
 inline LaunchTuning parse_tuning(const char* text) {
@@ -205,11 +208,12 @@ inline bool scale_division_by_reciprocal(float qmax) {
   return false;
 }
 
-// Whether quant_small_kernel takes the call: one vector per lane, one group
-// per item (strided) or one packed word per item, and every byte offset the
-// call touches below 2^31 (its index arithmetic is 32-bit).
-inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan) {
-  if (!tuning().small_kernel || !plan.vectorized || plan.nv != 1) return false;
+// Whether quant_small_kernel can take the call: one vector per lane, one
+// group per item (strided) or one packed word per item, and every byte
+// offset the call touches below 2^31 (its index arithmetic is 32-bit).
+inline bool small_kernel_shape_fits(const QuantProblem& p,
+                                    const LaunchPlan& plan) {
+  if (!plan.vectorized || plan.nv != 1) return false;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   if (!packed && plan.chunk != 1) return false;
   const int64_t kLimit = INT32_MAX;
@@ -222,6 +226,11 @@ inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan) {
              : last * p.s_row_stride + (p.groups_per_row - 1) * p.s_group_stride;
   return p.m >= 1 && x_end < kLimit && q_end < kLimit && s_end < kLimit &&
          plan.items * plan.lanes < kLimit;
+}
+
+// Whether it does (the tuning switch, then the shape).
+inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan) {
+  return tuning().small_kernel && small_kernel_shape_fits(p, plan);
 }
 
 // The plain fast path's conditions (vector_shape, one vector per lane where

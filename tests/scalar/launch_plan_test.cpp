@@ -64,12 +64,12 @@ void small_problems_take_the_small_kernel() {
            "small M: one 16-byte vector per lane, 16 lanes per bf16 group");
     expect(plan.chunk == 1, "small M: one group per item");
     expect(plan.items == m * 56, "small M: one item per group");
-    expect(gpu::small_kernel_fits(p, plan), "small M: quant_small_kernel");
+    expect(gpu::small_kernel_shape_fits(p, plan), "small M: quant_small_kernel");
     const QuantProblem pk = problem(m, 7168, true);
     const gpu::LaunchPlan pp = gpu::plan_launch(pk, kSms);
     expect(pp.chunk == 4 && pp.items == pk.packed_rows * 14,
            "packed: one item per word, padding rows included");
-    expect(gpu::small_kernel_fits(pk, pp), "small packed: quant_small_kernel");
+    expect(gpu::small_kernel_shape_fits(pk, pp), "small packed: quant_small_kernel");
   }
 }
 
@@ -79,7 +79,7 @@ void large_problems_take_two_vectors_per_lane() {
   expect(plan.nv == 2 && plan.lanes == 8, "large M: two vectors per lane");
   expect(plan.chunk == 4, "large M: four groups per item");
   expect(plan.blocks == (16384 * 14 * 8 + 255) / 256, "large M: full grid");
-  expect(!gpu::small_kernel_fits(p, plan), "large M: not the small kernel");
+  expect(!gpu::small_kernel_shape_fits(p, plan), "large M: not the small kernel");
 }
 
 void offsets_past_32_bits_keep_the_wide_kernel() {
@@ -88,7 +88,7 @@ void offsets_past_32_bits_keep_the_wide_kernel() {
   p.x_row_stride = int64_t{1} << 26;  // rows 128 MiB apart: 5 GiB of x
   const gpu::LaunchPlan plan = gpu::plan_launch(p, kSms);
   expect(plan.chunk == 1, "strided rows: still one group per item");
-  expect(!gpu::small_kernel_fits(p, plan),
+  expect(!gpu::small_kernel_shape_fits(p, plan),
          "x offsets beyond 2^31 bytes: 64-bit kernel");
 }
 
@@ -98,7 +98,7 @@ void misaligned_input_takes_the_generic_path() {
   const gpu::LaunchPlan plan = gpu::plan_launch(p, kSms);
   expect(!plan.vectorized && plan.lanes == gpu::kGenericLanes,
          "x not 16-byte aligned: generic kernel");
-  expect(!gpu::small_kernel_fits(p, plan), "generic path: not small");
+  expect(!gpu::small_kernel_shape_fits(p, plan), "generic path: not small");
 }
 
 void encode_modes() {
