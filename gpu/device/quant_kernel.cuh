@@ -38,7 +38,6 @@
 namespace groupquant {
 namespace gpu {
 
-
 // What the kernels read, in 64-bit extents and strides (elements for x and q,
 // float or int32 words for s). The per-launch choices that change the inner
 // loop (UE8M0 multiply or division, clamp, fnuz encoder, vectors per lane)

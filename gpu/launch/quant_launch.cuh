@@ -15,6 +15,13 @@
 namespace groupquant {
 namespace gpu {
 
+// The kernel's parameter block from the validated problem and its plan. A
+// translation rather than a second description of the call: QuantProblem
+// stays the one source (validation fills it, every backend reads it); the
+// block holds only what the device reads, next to what the plan derives
+// (items, chunk split, lanes, the scale reciprocal), and the per-launch
+// choices become template arguments instead of fields (one loop body per
+// kernel). This is the only place the two meet.
 inline KernelParams make_params(const QuantProblem& p, const LaunchPlan& plan) {
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   KernelParams k{};
