@@ -91,25 +91,6 @@ __device__ inline FusedPos fused_locate(const FusedParams& fp, int64_t item) {
   return pos;
 }
 
-// quantize_vector's second half, on values already in float32 (y), with the
-// plain kernel's clamp and encoder choices (kClamp, kAlt: see encode_mode).
-template <QuantFormat kOut, Div kDiv, int kVec, bool kClamp, bool kAlt>
-__device__ inline void quantize_values(float (&f)[kVec], float s, float r,
-                                       float qmin, float qmax, void* dst) {
-#pragma unroll
-  for (int e = 0; e < kVec; ++e) {
-    f[e] = divide<kDiv>(f[e], s, r);
-    if constexpr (kClamp) f[e] = gq_clamp_keep_nan(f[e], qmin, qmax);
-  }
-  uint32_t packed[kVec / 4];
-#pragma unroll
-  for (int w = 0; w < kVec / 4; ++w) {
-    packed[w] = encode_pair<kOut, kAlt>(f[4 * w], f[4 * w + 1]) |
-                (encode_pair<kOut, kAlt>(f[4 * w + 2], f[4 * w + 3]) << 16);
-  }
-  OutVec<kVec>::store(dst, packed);
-}
-
 // ---- fast path: the plain kernel's vector preconditions, per expert -----
 
 // The expert's base pointers in a copy of the plain kernel's parameters, and

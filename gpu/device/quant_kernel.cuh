@@ -300,14 +300,13 @@ __device__ inline float divide(float x, float s, float r) {
   }
 }
 
-// Quantizes one 16-byte input vector (kVec elements) into kVec bytes; r is
-// 1/s (exact for kMulPow2, RN(1/s) for kRcp, unused for kIeee).
-template <InputFormat kIn, QuantFormat kOut, Div kDiv, bool kClamp, bool kAlt>
-__device__ inline void quantize_vector(const uint4& raw, float s, float r,
+// Quantizes kVec float32 values (one 16-byte input vector's worth) into
+// kVec bytes at dst; r is 1/s (exact for kMulPow2, RN(1/s) for kRcp, unused
+// for kIeee). The fused kernel calls it on y; the plain ones through
+// quantize_vector.
+template <QuantFormat kOut, Div kDiv, int kVec, bool kClamp, bool kAlt>
+__device__ inline void quantize_values(float (&f)[kVec], float s, float r,
                                        float qmin, float qmax, void* dst) {
-  constexpr int kVec = 16 / Input<kIn>::kBytes;
-  float f[kVec];
-  Input<kIn>::unpack(raw, f);
 #pragma unroll
   for (int e = 0; e < kVec; ++e) {
     f[e] = divide<kDiv>(f[e], s, r);
@@ -320,6 +319,16 @@ __device__ inline void quantize_vector(const uint4& raw, float s, float r,
                 (encode_pair<kOut, kAlt>(f[4 * w + 2], f[4 * w + 3]) << 16);
   }
   OutVec<kVec>::store(dst, packed);
+}
+
+// Quantizes one 16-byte input vector.
+template <InputFormat kIn, QuantFormat kOut, Div kDiv, bool kClamp, bool kAlt>
+__device__ inline void quantize_vector(const uint4& raw, float s, float r,
+                                       float qmin, float qmax, void* dst) {
+  constexpr int kVec = 16 / Input<kIn>::kBytes;
+  float f[kVec];
+  Input<kIn>::unpack(raw, f);
+  quantize_values<kOut, kDiv, kVec, kClamp, kAlt>(f, s, r, qmin, qmax, dst);
 }
 
 // Writes the scale(s) of an item. Strided: group j's float goes out from lane
