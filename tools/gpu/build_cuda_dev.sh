@@ -22,11 +22,11 @@ fi
 # The validators are linked in (hidden) rather than taken from the CPU
 # library: torch loads op libraries RTLD_LOCAL, so nothing in one is visible
 # to another.
-for f in cuda/register_cuda.cpp csrc/validation.cpp csrc/consumer_validation.cpp; do
+for f in cuda/register_cuda.cpp csrc/validation.cpp csrc/consumer_validation.cpp csrc/validation_util.cpp; do
   g++ -O2 -std=c++17 -fPIC -fvisibility=hidden $DEFS -I. -I"$TI" -c "$f" -o "$TMP/$(basename "$f" .cpp).o"
 done
 mkdir -p "$OUT"
 g++ -shared -o "$OUT/libgroupquant_cuda.so" "$TMP/quant_cuda.o" "$TMP/register_cuda.o" "$TMP/validation.o" \
-  "$TMP/consumer_validation.o" \
+  "$TMP/consumer_validation.o" "$TMP/validation_util.o" \
   "$CUDA_LIB/libcudart_static.a" -ldl -lrt -lpthread
 echo "built $OUT/libgroupquant_cuda.so"
