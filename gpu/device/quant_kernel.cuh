@@ -331,6 +331,38 @@ __device__ inline void quantize_vector(const uint4& raw, float s, float r,
   quantize_values<kOut, kDiv, kVec, kClamp, kAlt>(f, s, r, qmin, qmax, dst);
 }
 
+// Quantizes a lane's kNV vectors of one group with scale s into dst,
+// dst + step, ...: the division is chosen once per group (uniform over the
+// group's lanes): multiply by the exact reciprocal of a power of two
+// (UE8M0), gq_div_by_rcp where s allows it, else the IEEE division.
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2, bool kClamp,
+          bool kAlt>
+__device__ inline void quantize_group(const uint4 (&raw)[kNV], float s,
+                                      float qmin, float qmax, char* dst,
+                                      int step) {
+  if constexpr (kPow2) {
+    const float inv = pow2_reciprocal(s);
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      quantize_vector<kIn, kOut, Div::kMulPow2, kClamp, kAlt>(
+          raw[v], s, inv, qmin, qmax, dst + v * step);
+    }
+  } else if (gq_rcp_division_ok(s)) {
+    const float r = gq_rcp_rn(s);
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      quantize_vector<kIn, kOut, Div::kRcp, kClamp, kAlt>(
+          raw[v], s, r, qmin, qmax, dst + v * step);
+    }
+  } else {
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      quantize_vector<kIn, kOut, Div::kIeee, kClamp, kAlt>(
+          raw[v], s, 0.f, qmin, qmax, dst + v * step);
+    }
+  }
+}
+
 // Writes the scale(s) of an item. Strided: group j's float goes out from lane
 // j mod lanes, so up to four lanes store at once. Packed: lane 0 writes the
 // word, zero for padding rows and for groups past the end of the row.
@@ -457,29 +489,8 @@ __device__ inline void process_item(const KernelParams& p,
 #pragma unroll
   for (int j = 0; j < kMaxChunk; ++j) {
     if (!pos.valid[j]) continue;
-    char* dst = qg + j * p.group_size;
-    if constexpr (kPow2) {
-      const float inv = pow2_reciprocal(s[j]);
-#pragma unroll
-      for (int v = 0; v < kNV; ++v) {
-        quantize_vector<kIn, kOut, Div::kMulPow2, kClamp, kAlt>(
-            raw[j][v], s[j], inv, p.qmin, p.qmax, dst + v * lanes * kVec);
-      }
-    } else if (gq_rcp_division_ok(s[j])) {
-      // The branch is uniform over the group's lanes (same s).
-      const float r = gq_rcp_rn(s[j]);
-#pragma unroll
-      for (int v = 0; v < kNV; ++v) {
-        quantize_vector<kIn, kOut, Div::kRcp, kClamp, kAlt>(
-            raw[j][v], s[j], r, p.qmin, p.qmax, dst + v * lanes * kVec);
-      }
-    } else {
-#pragma unroll
-      for (int v = 0; v < kNV; ++v) {
-        quantize_vector<kIn, kOut, Div::kIeee, kClamp, kAlt>(
-            raw[j][v], s[j], 0.f, p.qmin, p.qmax, dst + v * lanes * kVec);
-      }
-    }
+    quantize_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(
+        raw[j], s[j], p.qmin, p.qmax, qg + j * p.group_size, lanes * kVec);
   }
   write_scales<kMaxChunk>(p, pos.active, pos.has_data, lane, pos.row,
                           pos.chunk_index, pos.g0, s, pos.valid);
@@ -591,18 +602,9 @@ __global__ void __launch_bounds__(kBlockThreads)
 #pragma unroll
   for (int j = 0; j < kGroups; ++j) {
     if (!valid[j]) continue;
-    if constexpr (kPow2) {
-      quantize_vector<kIn, kOut, Div::kMulPow2, kClamp, kAlt>(
-          raw[j], s[j], pow2_reciprocal(s[j]), p.qmin, p.qmax,
-          qg + j * p.group_size);
-    } else if (gq_rcp_division_ok(s[j])) {
-      quantize_vector<kIn, kOut, Div::kRcp, kClamp, kAlt>(
-          raw[j], s[j], gq_rcp_rn(s[j]), p.qmin, p.qmax,
-          qg + j * p.group_size);
-    } else {
-      quantize_vector<kIn, kOut, Div::kIeee, kClamp, kAlt>(
-          raw[j], s[j], 0.f, p.qmin, p.qmax, qg + j * p.group_size);
-    }
+    const uint4 one[1] = {raw[j]};
+    quantize_group<kIn, kOut, 1, kPow2, kClamp, kAlt>(
+        one, s[j], p.qmin, p.qmax, qg + j * p.group_size, 0);
   }
   if constexpr (kGroups == kChunk) {
     // Packed: lane 0 writes the word; padding rows and groups past the row's

@@ -168,9 +168,15 @@ inline Error launch_small(const QuantProblem& p, const LaunchPlan& plan,
   });
 }
 
+// One input/output format pair: the small kernel where it fits (its own
+// parameter block), else the vectorized or generic kernel.
 template <InputFormat kIn, QuantFormat kOut>
-inline Error launch_typed(const LaunchPlan& plan, const EncodeMode& mode,
-                          const KernelParams& k, int sm, Stream st) {
+inline Error launch_typed(const QuantProblem& p, const LaunchPlan& plan,
+                          const EncodeMode& mode, int sm, Stream st) {
+  if (small_kernel_fits(p, plan)) {
+    return launch_small<kIn, kOut>(p, plan, mode, sm, st);
+  }
+  const KernelParams k = make_params(p, plan);
   if (!plan.vectorized) {
     return launch_grid<quant_generic_kernel<kIn, kOut>>(plan, sm, st, k);
   }
@@ -186,25 +192,14 @@ inline Error launch_typed(const LaunchPlan& plan, const EncodeMode& mode,
 
 template <InputFormat kIn>
 inline Error launch_for_input(const QuantProblem& p, const LaunchPlan& plan,
-                              const EncodeMode& mode, const KernelParams& k,
-                              int sm, Stream st) {
-  if (small_kernel_fits(p, plan)) {
-    switch (p.out_format) {
-      case QuantFormat::kE4M3FN:
-        return launch_small<kIn, QuantFormat::kE4M3FN>(p, plan, mode, sm, st);
-      case QuantFormat::kE4M3FNUZ:
-        return launch_small<kIn, QuantFormat::kE4M3FNUZ>(p, plan, mode, sm, st);
-      default:
-        return launch_small<kIn, QuantFormat::kInt8>(p, plan, mode, sm, st);
-    }
-  }
+                              const EncodeMode& mode, int sm, Stream st) {
   switch (p.out_format) {
     case QuantFormat::kE4M3FN:
-      return launch_typed<kIn, QuantFormat::kE4M3FN>(plan, mode, k, sm, st);
+      return launch_typed<kIn, QuantFormat::kE4M3FN>(p, plan, mode, sm, st);
     case QuantFormat::kE4M3FNUZ:
-      return launch_typed<kIn, QuantFormat::kE4M3FNUZ>(plan, mode, k, sm, st);
+      return launch_typed<kIn, QuantFormat::kE4M3FNUZ>(p, plan, mode, sm, st);
     default:
-      return launch_typed<kIn, QuantFormat::kInt8>(plan, mode, k, sm, st);
+      return launch_typed<kIn, QuantFormat::kInt8>(p, plan, mode, sm, st);
   }
 }
 
@@ -215,19 +210,18 @@ inline Error launch_quant(const QuantProblem& p, Stream stream, int sm_count) {
   if (sm_count < 1) sm_count = 1;
   const LaunchPlan plan = plan_launch(p, sm_count);
   if (plan.items == 0) return kSuccess;
-  const KernelParams k = make_params(p, plan);
   EncodeMode mode;
   encode_mode(p, &mode.clamp, &mode.fnuz_via_fn);
   switch (p.in_format) {
     case InputFormat::kFloat32:
-      return launch_for_input<InputFormat::kFloat32>(p, plan, mode, k,
-                                                     sm_count, stream);
+      return launch_for_input<InputFormat::kFloat32>(p, plan, mode, sm_count,
+                                                     stream);
     case InputFormat::kFloat16:
-      return launch_for_input<InputFormat::kFloat16>(p, plan, mode, k,
-                                                     sm_count, stream);
+      return launch_for_input<InputFormat::kFloat16>(p, plan, mode, sm_count,
+                                                     stream);
     default:
-      return launch_for_input<InputFormat::kBFloat16>(p, plan, mode, k,
-                                                      sm_count, stream);
+      return launch_for_input<InputFormat::kBFloat16>(p, plan, mode, sm_count,
+                                                      stream);
   }
 }
 
