@@ -74,6 +74,9 @@ def info(devices):
         "cpus_usable": usable_cpus(),
         "torch_threads": torch.get_num_threads(),
         "load_average": load_average(),
+        # The GPU launch-tuning override in force (None: the build's defaults),
+        # so a run made with an override is never mistaken for the default.
+        "gpu_tune": os.environ.get("GROUPQUANT_GPU_TUNE"),
         "devices": {},
     }
     for name, device in devices.items():

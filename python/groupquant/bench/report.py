@@ -115,6 +115,8 @@ def render(runs, machine, layout_order=()):
         dev = machine["devices"][run["backend"]]["name"]
         ceil = run["ceiling"]["copy_gbps"]
         parts.append(f"== {run['backend']}: {dev}; copy ceiling {_num(ceil)} GB/s (read + write) ==")
+        if run["device"].startswith("cuda") and machine.get("gpu_tune"):
+            parts.append(f"GROUPQUANT_GPU_TUNE={machine['gpu_tune']} (launch tuning overridden)")
         text, notes = timing_table(run, layout_order)
         if run["device"].startswith("cuda"):
             how = ("µs: device time per call (CUDA events, host queued ahead of the GPU); "
