@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import groupquant
-from gq_testutil import (OPS, POISON, alloc_q, alloc_scales, storage_bytes, untouched_outside_view)
+from gq_testutil import (OPS, POISON, alloc_q, alloc_scales, poison_, storage_bytes, untouched_outside_view)
 from groupquant import _formats, _layouts
 from groupquant import reference as ref
 
@@ -124,8 +124,10 @@ def _packed_cases():
             group_size=16, output_s_packed=lambda a, d: torch.zeros(
                 (M * 4,), dtype=torch.int32, device=d).as_strided((M, 4), (1, M))), "output_s_packed"),
         # vLLM's allocation: the last column's padding rows are outside storage.
-        ("packed storage lacks padding rows", _set(output_s_packed=lambda a, d: torch.empty_strided(
-            (M, cols), (1, rows), dtype=torch.int32, device=d)), "output_s_packed"),
+        # Poisoned (every storage byte) so the untouched-check reads no
+        # uninitialized memory (compute-sanitizer initcheck flags that).
+        ("packed storage lacks padding rows", _set(output_s_packed=lambda a, d: poison_(torch.empty_strided(
+            (M, cols), (1, rows), dtype=torch.int32, device=d))), "output_s_packed"),
         ("packed wrong shape", _set(output_s_packed=lambda a, d: torch.zeros(
             (rows * 2,), dtype=torch.int32, device=d).as_strided((M, 2), (1, rows))), "output_s_packed"),
     ]

@@ -137,9 +137,20 @@ void masked_calls_count_all_experts() {
   expect(fused.nv == 1, "fused: one gate and one up vector per lane");
 }
 
+void tuning_defaults_and_overrides() {
+  const gpu::LaunchTuning none = gpu::parse_tuning(nullptr);
+  expect(none.small_kernel, "default: the small kernel takes small problems");
+  expect(none.full_grid && none.vectors_per_lane == 0, "default: full grid, vpl per problem");
+  expect(!gpu::parse_tuning("small=0").small_kernel, "small=0 turns the small kernel off");
+  const gpu::LaunchTuning t = gpu::parse_tuning("vpl=2,grid=wave,small=bogus");
+  expect(t.vectors_per_lane == 2 && !t.full_grid && t.small_kernel,
+         "overrides apply one by one; an unknown value leaves the default");
+}
+
 }  // namespace
 
 int main() {
+  tuning_defaults_and_overrides();
   small_problems_take_the_small_kernel();
   large_problems_take_two_vectors_per_lane();
   offsets_past_32_bits_keep_the_wide_kernel();

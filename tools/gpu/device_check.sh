@@ -125,9 +125,9 @@ for step in "$@"; do
       ncu --clock-control none --section SpeedOfLight --section WarpStateStats \
         --section LaunchStats --section Occupancy --section InstructionStats \
         --section SchedulerStats \
-        -k regex:quant_vec_kernel --launch-count ${NCU_COUNT:-4} \
+        -k "regex:quant_(vec|small)_kernel" --launch-count ${NCU_COUNT:-4} \
         python3 tools/gpu/gpu_ncu_probe.py >"$OUT/ncu.txt" 2>&1 || status=1
-      grep -E "quant_vec_kernel|Duration|DRAM Throughput|Issue Slots Busy|Achieved Occupancy|Registers Per|Executed Instructions  |Warp Cycles Per Issued" "$OUT/ncu.txt" | head -60
+      grep -E "quant_(vec|small)_kernel|Duration|DRAM Throughput|Issue Slots Busy|Achieved Occupancy|Registers Per|Executed Instructions  |Warp Cycles Per Issued" "$OUT/ncu.txt" | head -60
       ;;
     fused)
       run_pytest pytest_cuda_fused tests/test_fused.py tests/test_fused_compile.py \

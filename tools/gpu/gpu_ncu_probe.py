@@ -1,5 +1,5 @@
 """A few calls of the CUDA backend for Nsight Compute to profile:
-    ncu -k regex:quant_vec_kernel python tools/gpu/gpu_ncu_probe.py
+    ncu -k "regex:quant_(vec|small)_kernel" python tools/gpu/gpu_ncu_probe.py
 bf16 -> e4m3fn, G 128: M=1 x 7168 row-major, 4096 x 2048 row-major,
 16384 x 7168 row-major and packed (the shapes docs/performance.md discusses)."""
 import torch
