@@ -140,14 +140,16 @@ inline bool vector_shape(const QuantProblem& p, int64_t min_vectors,
 // groups per item keep 4 * nv loads in flight per lane. Only when that would
 // leave SMs without a block (tiny m) does the chunk shrink, trading bytes in
 // flight per lane for more lanes (measured on H100: at m = 256 x 7168, one
-// group per item was 1.6x slower than four). Packed words need their 4
+// group per item was 1.6x slower than four in quant_vec_kernel, whose
+// registers are sized for four). max_chunk is 1 where the small kernel's
+// shape is preferred (prefers_small_shape). Packed words need their 4
 // groups in one item.
 inline void plan_items(const QuantProblem& p, int sm_count, int64_t rows,
-                       LaunchPlan* plan) {
+                       LaunchPlan* plan, int max_chunk = tuning().chunk) {
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   const int64_t want_threads = static_cast<int64_t>(sm_count) *
                                tuning().blocks_per_sm * kBlockThreads;
-  plan->chunk = packed ? kChunk : tuning().chunk;
+  plan->chunk = packed ? kChunk : max_chunk;
   while (!packed && plan->chunk > 1 &&
          rows * ((p.groups_per_row + plan->chunk - 1) / plan->chunk) *
                  plan->lanes <
@@ -162,13 +164,34 @@ inline void plan_items(const QuantProblem& p, int sm_count, int64_t rows,
       (plan->items * plan->lanes + kBlockThreads - 1) / kBlockThreads;
 }
 
+// Up to this many groups a plain problem prefers quant_small_kernel's shape
+// (one vector per lane, one group or packed word per item) at every M, not
+// only where two vectors per lane would leave the GPU idle. Measured on an
+// H100 (docs/h100/2026-12-06_small_kernel/, same run, bf16, G = 128): at
+// 256 x 7168 through 16384 x 4096 (the largest problem timed, 2^19 groups)
+// it beat two vectors per lane by 0-11 points of copy (4096 x 2048 row 91%
+// against 82%, 16384 x 2048 row 100% against 96%): the small kernel's 28
+// registers let 8 blocks reside per SM where the two-vector kernel's 80
+// allow 3, and its one-group items leave no partial last wave. Larger
+// problems keep two vectors per lane (16384 x 7168: 99.6% of copy there).
+constexpr int64_t kSmallKernelMaxGroups = int64_t{1} << 19;
+
+inline bool prefers_small_shape(const QuantProblem& p) {
+  return tuning().small_kernel && tuning().vectors_per_lane == 0 &&
+         tuning().chunk == kChunk &&
+         p.m * p.groups_per_row <= kSmallKernelMaxGroups;
+}
+
 inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count) {
   LaunchPlan plan;
-  plan.vectorized = vector_shape(p, vectors_per_lane(p.m * p.groups_per_row, sm_count),
-                                 &plan.lanes, &plan.nv);
+  const bool small_shape = prefers_small_shape(p);
+  plan.vectorized = vector_shape(
+      p, small_shape ? 1 : vectors_per_lane(p.m * p.groups_per_row, sm_count),
+      &plan.lanes, &plan.nv);
   if (!plan.vectorized) plan.lanes = kGenericLanes;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
-  plan_items(p, sm_count, packed ? p.packed_rows : p.m, &plan);
+  plan_items(p, sm_count, packed ? p.packed_rows : p.m, &plan,
+             small_shape && plan.nv == 1 ? 1 : tuning().chunk);
   return plan;
 }
 

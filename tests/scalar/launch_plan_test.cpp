@@ -5,6 +5,7 @@
 // GPU host. 132 SMs (an H100/H200) throughout.
 #include <cstdint>
 #include <cstdio>
+#include <utility>
 
 #include "gpu/launch/launch_plan.h"
 
@@ -71,6 +72,24 @@ void small_problems_take_the_small_kernel() {
            "packed: one item per word, padding rows included");
     expect(gpu::small_kernel_shape_fits(pk, pp), "small packed: quant_small_kernel");
   }
+}
+
+void mid_problems_take_the_small_kernel() {
+  // Up to 2^19 groups (gpu::kSmallKernelMaxGroups) at any M.
+  for (auto [m, k] : {std::pair<int64_t, int64_t>{256, 7168}, {4096, 2048},
+                      {4096, 7168}, {16384, 4096}, {9362, 7168}}) {
+    const QuantProblem p = problem(m, k, false);
+    const gpu::LaunchPlan plan = gpu::plan_launch(p, kSms);
+    expect(plan.nv == 1 && plan.chunk == 1 && gpu::small_kernel_shape_fits(p, plan),
+           "mid M: quant_small_kernel, one group per item");
+    const QuantProblem pk = problem(m, k, true);
+    const gpu::LaunchPlan pp = gpu::plan_launch(pk, kSms);
+    expect(pp.nv == 1 && pp.chunk == 4 && gpu::small_kernel_shape_fits(pk, pp),
+           "mid M packed: quant_small_kernel, one word per item");
+  }
+  const QuantProblem over = problem(9363, 7168, false);  // 2^19 + 40 groups
+  expect(gpu::plan_launch(over, kSms).nv == 2,
+         "past 2^19 groups: two vectors per lane again");
 }
 
 void large_problems_take_two_vectors_per_lane() {
@@ -152,6 +171,7 @@ void tuning_defaults_and_overrides() {
 int main() {
   tuning_defaults_and_overrides();
   small_problems_take_the_small_kernel();
+  mid_problems_take_the_small_kernel();
   large_problems_take_two_vectors_per_lane();
   offsets_past_32_bits_keep_the_wide_kernel();
   misaligned_input_takes_the_generic_path();
