@@ -78,7 +78,7 @@ for step in "$@"; do
       ;;
     sweep)
       # SWEEP_TUNES: space-separated GROUPQUANT_GPU_TUNE values; "default" = unset.
-      for tune in ${SWEEP_TUNES:-default vpl=2 grid=full chunk=2,vpl=2}; do
+      for tune in ${SWEEP_TUNES:-default small=0 vpl=2}; do
         name=sweep_${tune//[=,]/_}
         [[ $tune == default ]] && tune=""
         GROUPQUANT_GPU_TUNE=$tune python3 -m groupquant.bench --device cuda \
@@ -86,7 +86,8 @@ for step in "$@"; do
           --layouts "${SWEEP_LAYOUTS:-row,packed}" --compile off --no-accuracy \
           --out "/tmp/gq_sweep/$name" >"/tmp/gq_sweep_$name.txt" 2>&1 || status=1
         echo "--- tune '$tune'"
-        grep -E "^\s*(row|packed|col|col_tma)|M=|x[0-9]+ " "/tmp/gq_sweep_$name.txt" | head -40
+        grep -E "^\| (row|col|col_tma|packed|e4m3fn) " "/tmp/gq_sweep_$name.txt" \
+          | awk -F'|' '{print $2,$3,$4,$5,$8}' | head -40
       done
       tar czf "$OUT/sweep.tgz" -C /tmp gq_sweep $(cd /tmp && ls gq_sweep_*.txt) 2>/dev/null
       ;;
