@@ -106,15 +106,16 @@ __device__ inline KernelParams expert_view(const FusedParams& fp,
   return pe;
 }
 
-__device__ inline ItemPos<kChunk> as_item(const FusedPos& f) {
-  ItemPos<kChunk> pos;
+template <int kMaxChunk>
+__device__ inline ItemPos<kMaxChunk> as_item(const FusedPos& f) {
+  ItemPos<kMaxChunk> pos;
   pos.row = f.row;
   pos.chunk_index = f.chunk_index;
   pos.g0 = f.g0;
   pos.active = f.writes;
   pos.has_data = f.has_data;
 #pragma unroll
-  for (int j = 0; j < kChunk; ++j) pos.valid[j] = f.valid[j];
+  for (int j = 0; j < kMaxChunk; ++j) pos.valid[j] = f.valid[j];
   return pos;
 }
 
@@ -170,9 +171,12 @@ __device__ inline float fused_group(const KernelParams& p, bool in_chunk,
 
 // The fast fused/masked kernel. Like quant_vec_kernel, every per-launch
 // choice that changes the inner loop is a template argument picked on the
-// host (fused_launch.cuh), so each kernel holds one loop body.
-template <InputFormat kIn, QuantFormat kOut, int kNV, bool kFused, bool kPow2,
-          bool kClamp, bool kAlt>
+// host (fused_launch.cuh), so each kernel holds one loop body. kMaxChunk is
+// the most groups an item holds (the plan's chunk is at most that): the
+// registers that hold an item's vectors are sized by it, so a one-group
+// instance holds a quarter of the four-group one's.
+template <InputFormat kIn, QuantFormat kOut, int kNV, int kMaxChunk,
+          bool kFused, bool kPow2, bool kClamp, bool kAlt>
 __global__ void __launch_bounds__(kBlockThreads)
     fused_vec_kernel(const FusedParams fp) {
   using In = Input<kIn>;
@@ -193,16 +197,16 @@ __global__ void __launch_bounds__(kBlockThreads)
     const FusedPos f = fused_locate(fp, base + sub_in_warp);
     const KernelParams pe =
         expert_view(fp, f.has_data ? f.expert : 0, kBytesIn);
-    const ItemPos<kChunk> pos = as_item(f);
+    const ItemPos<kMaxChunk> pos = as_item<kMaxChunk>(f);
     if constexpr (!kFused) {
       // Masked, not fused: exactly the plain kernel's item code.
-      uint4 raw[kChunk][kNV];
+      uint4 raw[kMaxChunk][kNV];
       load_item<kBytesIn>(pe, pos, lane, raw);
-      process_item<kIn, kOut, kNV, kChunk, kPow2, kClamp, kAlt>(pe, pos, lane,
-                                                                raw);
+      process_item<kIn, kOut, kNV, kMaxChunk, kPow2, kClamp, kAlt>(pe, pos,
+                                                                   lane, raw);
     } else {
-      uint4 gate[kChunk][kNV];
-      uint4 up[kChunk][kNV];
+      uint4 gate[kMaxChunk][kNV];
+      uint4 up[kMaxChunk][kNV];
       load_item<kBytesIn>(pe, pos, lane, gate);
       // The up half: the same loads H elements further.
       KernelParams pu = pe;
@@ -211,14 +215,14 @@ __global__ void __launch_bounds__(kBlockThreads)
       char* qg = static_cast<char*>(pe.q) +
                  (pos.has_data ? pos.row : 0) * pe.q_row_stride +
                  pos.g0 * pe.group_size + lane * kVec;
-      float s[kChunk];
+      float s[kMaxChunk];
 #pragma unroll
-      for (int j = 0; j < kChunk; ++j) {
+      for (int j = 0; j < kMaxChunk; ++j) {
         s[j] = fused_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(
             pe, j < pe.chunk, pos.valid[j], gate[j], up[j],
             qg + j * pe.group_size);
       }
-      write_scales<kChunk>(pe, pos.active, pos.has_data, lane, pos.row,
+      write_scales<kMaxChunk>(pe, pos.active, pos.has_data, lane, pos.row,
                    pos.chunk_index, pos.g0, s, pos.valid);
     }
   }

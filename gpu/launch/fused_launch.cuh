@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "gpu/device/fused_kernel.cuh"
 #include "gpu/device/portability.h"
@@ -43,14 +44,21 @@ inline Error launch_fused_typed(const LaunchPlan& plan, const EncodeMode& mode,
     constexpr bool kPow2 = decltype(pow2)::value;
     constexpr bool kClamp = decltype(clamp)::value;
     constexpr bool kAlt = decltype(alt)::value;
-    if (plan.nv == 1) {
-      return launch_grid<
-          fused_vec_kernel<kIn, kOut, 1, kFused, kPow2, kClamp, kAlt>>(
+    // kMaxChunk: one group per item (fused_one_group_kernel) or kChunk.
+    auto launch_nv = [&](auto max_chunk) {
+      constexpr int kMaxChunk = decltype(max_chunk)::value;
+      if (plan.nv == 1) {
+        return launch_grid<fused_vec_kernel<kIn, kOut, 1, kMaxChunk, kFused,
+                                            kPow2, kClamp, kAlt>>(
+            plan, sm_count, stream, fp);
+      }
+      return launch_grid<fused_vec_kernel<kIn, kOut, 2, kMaxChunk, kFused,
+                                          kPow2, kClamp, kAlt>>(
           plan, sm_count, stream, fp);
-    }
-    return launch_grid<
-        fused_vec_kernel<kIn, kOut, 2, kFused, kPow2, kClamp, kAlt>>(
-        plan, sm_count, stream, fp);
+    };
+    return fused_one_group_kernel(plan)
+               ? launch_nv(std::integral_constant<int, 1>{})
+               : launch_nv(std::integral_constant<int, kChunk>{});
   });
 }
 

@@ -284,6 +284,16 @@ inline bool fused_vector_shape(const QuantProblem& p, int sm_count, int* lanes,
 }
 
 // plan_launch's choices with experts * rows rows; `rows` is one expert's.
+// Whether a fused/masked plan runs the one-group instance of
+// fused_vec_kernel (a quarter of the registers for the item's vectors, so
+// more resident blocks). Taken only under the tune `chunk=1` until a GPU run
+// has timed it against the four-group instance (docs/cuda_kernel_notes.md,
+// "Session 4": the fused kernel sits at 78 registers and 36% occupancy, and
+// the masked slowdown looks like latency at that occupancy).
+inline bool fused_one_group_kernel(const LaunchPlan& plan) {
+  return plan.vectorized && plan.chunk == 1 && tuning().chunk == 1;
+}
+
 inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
                              int64_t* rows) {
   LaunchPlan plan;

@@ -154,6 +154,13 @@ void masked_calls_count_all_experts() {
   p.fuse_silu_and_mul = true;
   const gpu::LaunchPlan fused = gpu::plan_fused(p, kSms, &rows);
   expect(fused.nv == 1, "fused: one gate and one up vector per lane");
+  expect(!gpu::fused_one_group_kernel(fused), "fused, large: four-group kernel");
+  QuantProblem tiny = problem(1, 7168, false);
+  tiny.fuse_silu_and_mul = true;
+  const gpu::LaunchPlan one = gpu::plan_fused(tiny, kSms, &rows);
+  expect(one.chunk == 1, "fused, one row: the chunk shrinks to one group");
+  expect(!gpu::fused_one_group_kernel(one),
+         "fused one-group kernel only under the chunk=1 tune (not yet timed)");
 }
 
 void tuning_defaults_and_overrides() {

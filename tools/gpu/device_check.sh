@@ -15,6 +15,7 @@
 #   sweep      the bench on a few shapes for each GROUPQUANT_GPU_TUNE variant
 #   bench      python -m groupquant.bench --device cuda (the default run)
 #   fusedbench the bench's fused SiLU-mul and masked MoE cases
+#   fusedsweep the fused/masked bench for each FUSED_TUNES value (no compile)
 #   linear     examples/fp8_linear_bench.py (quant + cuBLAS blockwise GEMM)
 #   ncu        Nsight Compute on a few representative calls
 #   fused      the fuse_silu_and_mul / masked_m tests (tests/test_fused*.py)
@@ -25,7 +26,7 @@ cd "$(dirname "$0")/../.."
 WHEEL_DIR=$1
 shift
 OUT=${OUT:-/tmp/gq_out}
-mkdir -p "$OUT" /tmp/gq_var
+mkdir -p "$OUT" /tmp/gq_var /tmp/gq_fsweep
 export PYTHONUNBUFFERED=1
 SITE=/tmp/gq_site
 rm -rf "$SITE"
@@ -112,6 +113,20 @@ for step in "$@"; do
       python3 -m groupquant.bench --device cuda --ops fused,masked --out "$OUT/bench_fused" \
         ${FUSED_ARGS:-} >"$OUT/bench_fused_stdout.txt" 2>&1 || status=1
       grep -vE "^\s*$|it/s|step/s" "$OUT/bench_fused_stdout.txt" | tail -40
+      ;;
+    fusedsweep)
+      # The fused/masked bench per GROUPQUANT_GPU_TUNE value (FUSED_TUNES,
+      # "default" = unset), without torch.compile so a run fits one call.
+      for tune in ${FUSED_TUNES:-default chunk=1 vpl=1,chunk=1}; do
+        name=fused_${tune//[=,]/_}
+        [[ $tune == default ]] && tune=""
+        GROUPQUANT_GPU_TUNE=$tune python3 -m groupquant.bench --device cuda --ops fused,masked \
+          --compile off --layouts "${SWEEP_LAYOUTS:-row,packed}" ${FUSED_ARGS:-} \
+          --out "/tmp/gq_fsweep/$name" >"/tmp/gq_fsweep/$name.txt" 2>&1 || status=1
+        echo "--- tune '$tune'"
+        grep -E "^\| (e4m3fn|fused|plain) " "/tmp/gq_fsweep/$name.txt" | awk -F'|' '{print $2,$3,$4,$5,$7}' | head -40
+      done
+      tar czf "$OUT/fused_sweep.tgz" -C /tmp gq_fsweep 2>/dev/null
       ;;
     linear)
       python3 examples/fp8_linear_bench.py --json "$OUT/fp8_linear.json" >"$OUT/fp8_linear.txt" 2>&1 || status=1
