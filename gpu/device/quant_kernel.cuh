@@ -563,7 +563,7 @@ struct SmallParams {
 };
 
 template <InputFormat kIn, QuantFormat kOut, int kGroups, bool kPow2,
-          bool kClamp, bool kAlt>
+          bool kClamp, bool kAlt, bool kPackedByte = false>
 __global__ void __launch_bounds__(kBlockThreads)
     quant_small_kernel(const SmallParams p) {
   using In = Input<kIn>;
@@ -606,7 +606,17 @@ __global__ void __launch_bounds__(kBlockThreads)
     quantize_group<kIn, kOut, 1, kPow2, kClamp, kAlt>(
         one, s[j], p.qmin, p.qmax, qg + j * p.group_size, 0);
   }
-  if constexpr (kGroups == kChunk) {
+  if constexpr (kPackedByte) {
+    // Packed, one group per item (chunk = the group's index in the padded
+    // row): lane 0 writes the group's byte of the little-endian UE8M0 word,
+    // zero for padding rows and groups past the row's end.
+    static_assert(kGroups == 1 && kPow2, "a byte per one-group item");
+    if (active && lane == 0) {
+      const uint32_t word = row + (chunk >> 2) * p.packed_col_stride;
+      static_cast<uint8_t*>(p.s)[word * 4u + (chunk & 3u)] =
+          valid[0] ? static_cast<uint8_t>(gq_ue8m0_byte(s[0])) : uint8_t{0};
+    }
+  } else if constexpr (kGroups == kChunk) {
     // Packed: lane 0 writes the word; padding rows and groups past the row's
     // end give zero bytes.
     uint32_t word = 0;

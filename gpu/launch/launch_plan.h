@@ -39,6 +39,10 @@ struct LaunchTuning {
   // and faster at every small shape there (docs/cuda_kernel_notes.md, graph
   // replay at M = 1: 1.51 against 1.75 µs); small=0 turns it off.
   bool small_kernel = true;
+  // packed=byte: packed problems that the small kernel takes get one group
+  // per item, each writing its byte of the UE8M0 word, instead of one item
+  // per word (four groups in a row per lane). Off until timed on a GPU.
+  bool packed_bytes = false;
 };
 
 inline LaunchTuning parse_tuning(const char* text) {
@@ -65,6 +69,8 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.full_grid = val == "full";
     } else if (key == "small" && (val == "0" || val == "1")) {
       t.small_kernel = val == "1";
+    } else if (key == "packed" && (val == "word" || val == "byte")) {
+      t.packed_bytes = val == "byte";
     }
     pos = end + 1;
   }
@@ -182,6 +188,8 @@ inline bool prefers_small_shape(const QuantProblem& p) {
          p.m * p.groups_per_row <= kSmallKernelMaxGroups;
 }
 
+inline void packed_by_bytes(const QuantProblem& p, LaunchPlan* plan);
+
 inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count) {
   LaunchPlan plan;
   const bool small_shape = prefers_small_shape(p);
@@ -192,6 +200,7 @@ inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count) {
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   plan_items(p, sm_count, packed ? p.packed_rows : p.m, &plan,
              small_shape && plan.nv == 1 ? 1 : tuning().chunk);
+  if (packed && tuning().packed_bytes) packed_by_bytes(p, &plan);
   return plan;
 }
 
@@ -255,6 +264,21 @@ inline bool small_kernel_shape_fits(const QuantProblem& p,
 // Whether it does (the tuning switch, then the shape).
 inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan) {
   return tuning().small_kernel && small_kernel_shape_fits(p, plan);
+}
+
+// The packed plan as one group per item (chunk 1, four items per UE8M0
+// word, each writing its byte): only for the small kernel, whose byte
+// offsets of the scale words must then fit 31 bits as well.
+inline void packed_by_bytes(const QuantProblem& p, LaunchPlan* plan) {
+  if (!plan->vectorized || plan->nv != 1) return;
+  LaunchPlan b = *plan;
+  b.chunk = 1;
+  b.chunks_per_row = p.packed_cols * kChunk;
+  b.items = p.packed_rows * b.chunks_per_row;
+  b.blocks = (b.items * b.lanes + kBlockThreads - 1) / kBlockThreads;
+  const int64_t last_word =
+      p.packed_rows - 1 + (p.packed_cols - 1) * p.packed_col_stride;
+  if (small_kernel_fits(p, b) && (last_word + 1) * 4 < INT32_MAX) *plan = b;
 }
 
 // The plain fast path's conditions (vector_shape, one vector per lane where

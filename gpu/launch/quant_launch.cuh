@@ -158,6 +158,13 @@ inline Error launch_small(const QuantProblem& p, const LaunchPlan& plan,
     constexpr bool kPow2 = decltype(pow2)::value;
     constexpr bool kClamp = decltype(clamp)::value;
     constexpr bool kAlt = decltype(alt)::value;
+    if constexpr (kPow2) {
+      if (packed && plan.chunk == 1) {  // packed_by_bytes
+        return launch_grid<
+            quant_small_kernel<kIn, kOut, 1, kPow2, kClamp, kAlt, true>>(
+            plan, sm, st, k);
+      }
+    }
     if (packed) {
       return launch_grid<
           quant_small_kernel<kIn, kOut, kChunk, kPow2, kClamp, kAlt>>(

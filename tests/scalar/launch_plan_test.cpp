@@ -92,6 +92,16 @@ void mid_problems_take_the_small_kernel() {
          "past 2^19 groups: two vectors per lane again");
 }
 
+void packed_by_bytes_takes_one_group_per_item() {
+  const QuantProblem pk = problem(3, 7168, true);  // 4 padded rows, 14 words
+  gpu::LaunchPlan plan = gpu::plan_launch(pk, kSms);
+  expect(plan.chunk == 4 && plan.items == 4 * 14, "packed default: one item per word");
+  gpu::packed_by_bytes(pk, &plan);
+  expect(plan.chunk == 1 && plan.chunks_per_row == 56 && plan.items == 4 * 56 &&
+             plan.blocks == (4 * 56 * 16 + 255) / 256,
+         "packed=byte: one item per group of the padded word grid");
+}
+
 void large_problems_take_two_vectors_per_lane() {
   const QuantProblem p = problem(16384, 7168, false);
   const gpu::LaunchPlan plan = gpu::plan_launch(p, kSms);
@@ -168,6 +178,8 @@ void tuning_defaults_and_overrides() {
   expect(none.small_kernel, "default: the small kernel takes small problems");
   expect(none.full_grid && none.vectors_per_lane == 0, "default: full grid, vpl per problem");
   expect(!gpu::parse_tuning("small=0").small_kernel, "small=0 turns the small kernel off");
+  expect(!none.packed_bytes && gpu::parse_tuning("packed=byte").packed_bytes,
+         "packed scales a word per item by default; packed=byte a byte per group");
   const gpu::LaunchTuning t = gpu::parse_tuning("vpl=2,grid=wave,small=bogus");
   expect(t.vectors_per_lane == 2 && !t.full_grid && t.small_kernel,
          "overrides apply one by one; an unknown value leaves the default");
@@ -179,6 +191,7 @@ int main() {
   tuning_defaults_and_overrides();
   small_problems_take_the_small_kernel();
   mid_problems_take_the_small_kernel();
+  packed_by_bytes_takes_one_group_per_item();
   large_problems_take_two_vectors_per_lane();
   offsets_past_32_bits_keep_the_wide_kernel();
   misaligned_input_takes_the_generic_path();

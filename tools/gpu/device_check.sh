@@ -79,7 +79,7 @@ for step in "$@"; do
       ;;
     sweep)
       # SWEEP_TUNES: space-separated GROUPQUANT_GPU_TUNE values; "default" = unset.
-      for tune in ${SWEEP_TUNES:-default small=0 vpl=2}; do
+      for tune in ${SWEEP_TUNES:-default packed=byte small=0}; do
         name=sweep_${tune//[=,]/_}
         [[ $tune == default ]] && tune=""
         GROUPQUANT_GPU_TUNE=$tune python3 -m groupquant.bench --device cuda \
