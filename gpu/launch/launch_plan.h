@@ -150,6 +150,11 @@ inline bool vector_shape(const QuantProblem& p, int64_t min_vectors,
 // registers are sized for four). max_chunk is 1 where the small kernel's
 // shape is preferred (prefers_small_shape). Packed words need their 4
 // groups in one item.
+// One sub-group of `lanes` lanes per item, kBlockThreads lanes per block.
+inline int64_t blocks_for(int64_t items, int lanes) {
+  return (items * lanes + kBlockThreads - 1) / kBlockThreads;
+}
+
 inline void plan_items(const QuantProblem& p, int sm_count, int64_t rows,
                        LaunchPlan* plan, int max_chunk = tuning().chunk) {
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
@@ -166,14 +171,13 @@ inline void plan_items(const QuantProblem& p, int sm_count, int64_t rows,
       packed ? p.packed_cols
              : (p.groups_per_row + plan->chunk - 1) / plan->chunk;
   plan->items = rows * plan->chunks_per_row;
-  plan->blocks =
-      (plan->items * plan->lanes + kBlockThreads - 1) / kBlockThreads;
+  plan->blocks = blocks_for(plan->items, plan->lanes);
 }
 
 // Up to this many groups a plain problem prefers quant_small_kernel's shape
 // (one vector per lane, one group or packed word per item) at every M, not
 // only where two vectors per lane would leave the GPU idle. Measured on an
-// H100 (docs/h100/2026-12-06_small_kernel/, same run, bf16, G = 128): at
+// H100 (docs/h100/2026-12-06/mid_sweep_*, same run, bf16, G = 128): at
 // 256 x 7168 through 16384 x 4096 (the largest problem timed, 2^19 groups)
 // it beat two vectors per lane by 0-11 points of copy (4096 x 2048 row 91%
 // against 82%, 16384 x 2048 row 100% against 96%): the small kernel's 28
@@ -275,7 +279,7 @@ inline void packed_by_bytes(const QuantProblem& p, LaunchPlan* plan) {
   b.chunk = 1;
   b.chunks_per_row = p.packed_cols * kChunk;
   b.items = p.packed_rows * b.chunks_per_row;
-  b.blocks = (b.items * b.lanes + kBlockThreads - 1) / kBlockThreads;
+  b.blocks = blocks_for(b.items, b.lanes);
   const int64_t last_word =
       p.packed_rows - 1 + (p.packed_cols - 1) * p.packed_col_stride;
   if (small_kernel_fits(p, b) && (last_word + 1) * 4 < INT32_MAX) *plan = b;
