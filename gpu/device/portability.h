@@ -112,6 +112,17 @@ __device__ inline float shfl_xor(float v, int lane_mask, int width) {
 #endif
 }
 
+// Whether `pred` holds on any lane of the warp. Every lane of the warp must
+// call it, like shfl_xor: it is what lets a warp skip work whose shuffles
+// would otherwise need all of its lanes.
+__device__ inline bool warp_any(bool pred) {
+#if GQ_PLATFORM_HIP
+  return __any(pred);
+#else
+  return __any_sync(0xFFFFFFFFu, pred);
+#endif
+}
+
 // 16-byte global load of read-only input: one LDG.128 (CUDA) /
 // global_load_dwordx4 (AMD). The caller guarantees 16-byte alignment.
 // -DGQ_LOAD_L2_PREFETCH (CUDA, sm_80+) adds the no-L1-allocate and 256-byte

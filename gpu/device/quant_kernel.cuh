@@ -372,8 +372,19 @@ __device__ inline void write_scales(const KernelParams& p, bool active,
                                     int64_t chunk_index, int64_t g0,
                                     const float (&s)[kMaxChunk],
                                     const bool (&valid)[kMaxChunk]) {
-  // Packed items always hold the 4 groups of a word (kMaxChunk == kChunk).
-  if (kMaxChunk == kChunk && p.packed) {
+  // Packed items hold the 4 groups of a word (kMaxChunk == kChunk) or, in a
+  // one-group plan, one group: chunk_index is then the group's place in the
+  // padded row of words, and lane 0 writes its byte of the little-endian
+  // word (zero for padding rows and groups past the row's end), as
+  // quant_small_kernel's kPackedByte does.
+  if (kMaxChunk == 1 && p.packed) {
+    if (active && lane == 0) {
+      const int64_t word = row + (chunk_index >> 2) * p.packed_col_stride;
+      static_cast<uint8_t*>(p.s)[word * 4 + (chunk_index & 3)] =
+          has_data && valid[0] ? static_cast<uint8_t>(gq_ue8m0_byte(s[0]))
+                               : uint8_t{0};
+    }
+  } else if (kMaxChunk == kChunk && p.packed) {
     uint32_t word = 0;
 #pragma unroll
     for (int j = 0; j < kMaxChunk; ++j) {

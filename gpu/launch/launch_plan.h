@@ -39,10 +39,13 @@ struct LaunchTuning {
   // and faster at every small shape there (docs/cuda_kernel_notes.md, graph
   // replay at M = 1: 1.51 against 1.75 µs); small=0 turns it off.
   bool small_kernel = true;
-  // packed=byte: packed problems that the small kernel takes get one group
-  // per item, each writing its byte of the UE8M0 word, instead of one item
-  // per word (four groups in a row per lane). Off until timed on a GPU.
-  bool packed_bytes = false;
+  // Packed problems that the small kernel takes get one group per item,
+  // each writing its byte of the UE8M0 word, instead of one item per word
+  // (four groups one after the other per sub-group). Measured on an H100
+  // (docs/h100/2026-12-06/packed_byte_sweep.txt, same run, bf16, K = 7168):
+  // M = 1 95% of copy against 83%, M = 64 94% against 85%, and no shape
+  // slower; packed=word turns it off.
+  bool packed_bytes = true;
 };
 
 inline LaunchTuning parse_tuning(const char* text) {
@@ -311,17 +314,26 @@ inline bool fused_vector_shape(const QuantProblem& p, int sm_count, int* lanes,
   return true;
 }
 
-// plan_launch's choices with experts * rows rows; `rows` is one expert's.
 // Whether a fused/masked plan runs the one-group instance of
-// fused_vec_kernel (a quarter of the registers for the item's vectors, so
-// more resident blocks). Taken only under the tune `chunk=1` until a GPU run
-// has timed it against the four-group instance (docs/cuda_kernel_notes.md,
-// "Session 4": the fused kernel sits at 78 registers and 36% occupancy, and
-// the masked slowdown looks like latency at that occupancy).
+// fused_vec_kernel: every plan of one group per item does (its registers
+// for the item's vectors are a quarter of the four-group instance's: 40
+// against 78, sm_90a, so twice the resident blocks).
 inline bool fused_one_group_kernel(const LaunchPlan& plan) {
-  return plan.vectorized && plan.chunk == 1 && tuning().chunk == 1;
+  return plan.vectorized && plan.chunk == 1;
 }
 
+// Up to this many groups an unmasked fused problem takes one group per item
+// (packed ones a byte of the UE8M0 word each). Measured on an H100 (docs/h100/
+// 2026-12-06/fused_sweep.tgz, same run, bf16, G = 128, fused_default
+// against fused_chunk_1): one group per item was 4-12% faster at 1024 x
+// 2048 through 4096 x 2048 (64K groups) and 1024 x 7168, and 5-10% slower
+// at 4096 x 7168 (229K groups) and 16384 rows, where the four-group
+// kernel's loads in flight per lane matter more than its occupancy.
+// Masked calls keep four groups: how many of their rows are valid is known
+// on the device only.
+constexpr int64_t kFusedOneGroupMaxGroups = int64_t{1} << 17;
+
+// plan_launch's choices with experts * rows rows; `rows` is one expert's.
 inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
                              int64_t* rows) {
   LaunchPlan plan;
@@ -330,7 +342,20 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   // Masked calls never touch the padding rows; unmasked packed ones zero them.
   *rows = packed && !p.masked() ? p.packed_rows : p.m;
-  plan_items(p, sm_count, *rows * p.experts, &plan);
+  const bool one_group = p.fuse_silu_and_mul && !p.masked() &&
+                         tuning().chunk == kChunk &&
+                         p.m * p.groups_per_row <= kFusedOneGroupMaxGroups;
+  plan_items(p, sm_count, *rows * p.experts, &plan,
+             one_group ? 1 : tuning().chunk);
+  if (packed && one_group && plan.vectorized) {
+    // One group per item on the padded grid of words, each writing its byte
+    // (write_scales): a word's four groups are no longer one sub-group's
+    // serial work (H100, M = 1: 11.3 us packed against 5.8 us row-major).
+    plan.chunk = 1;
+    plan.chunks_per_row = p.packed_cols * kChunk;
+    plan.items = *rows * p.experts * plan.chunks_per_row;
+    plan.blocks = blocks_for(plan.items, plan.lanes);
+  }
   return plan;
 }
 

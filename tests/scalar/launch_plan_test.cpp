@@ -5,6 +5,7 @@
 // GPU host. 132 SMs (an H100/H200) throughout.
 #include <cstdint>
 #include <cstdio>
+#include <tuple>
 #include <utility>
 
 #include "gpu/launch/launch_plan.h"
@@ -68,8 +69,8 @@ void small_problems_take_the_small_kernel() {
     expect(gpu::small_kernel_shape_fits(p, plan), "small M: quant_small_kernel");
     const QuantProblem pk = problem(m, 7168, true);
     const gpu::LaunchPlan pp = gpu::plan_launch(pk, kSms);
-    expect(pp.chunk == 4 && pp.items == pk.packed_rows * 14,
-           "packed: one item per word, padding rows included");
+    expect(pp.chunk == 1 && pp.items == pk.packed_rows * 56,
+           "packed: one item per group of the padded word grid");
     expect(gpu::small_kernel_shape_fits(pk, pp), "small packed: quant_small_kernel");
   }
 }
@@ -84,8 +85,8 @@ void mid_problems_take_the_small_kernel() {
            "mid M: quant_small_kernel, one group per item");
     const QuantProblem pk = problem(m, k, true);
     const gpu::LaunchPlan pp = gpu::plan_launch(pk, kSms);
-    expect(pp.nv == 1 && pp.chunk == 4 && gpu::small_kernel_shape_fits(pk, pp),
-           "mid M packed: quant_small_kernel, one word per item");
+    expect(pp.nv == 1 && pp.chunk == 1 && gpu::small_kernel_shape_fits(pk, pp),
+           "mid M packed: quant_small_kernel, one group per item");
   }
   const QuantProblem over = problem(9363, 7168, false);  // 2^19 + 40 groups
   expect(gpu::plan_launch(over, kSms).nv == 2,
@@ -94,12 +95,17 @@ void mid_problems_take_the_small_kernel() {
 
 void packed_by_bytes_takes_one_group_per_item() {
   const QuantProblem pk = problem(3, 7168, true);  // 4 padded rows, 14 words
-  gpu::LaunchPlan plan = gpu::plan_launch(pk, kSms);
-  expect(plan.chunk == 4 && plan.items == 4 * 14, "packed default: one item per word");
-  gpu::packed_by_bytes(pk, &plan);
+  const gpu::LaunchPlan plan = gpu::plan_launch(pk, kSms);
   expect(plan.chunk == 1 && plan.chunks_per_row == 56 && plan.items == 4 * 56 &&
              plan.blocks == (4 * 56 * 16 + 255) / 256,
-         "packed=byte: one item per group of the padded word grid");
+         "packed default: one item per group of the padded word grid");
+  gpu::LaunchPlan again = plan;
+  gpu::packed_by_bytes(pk, &again);
+  expect(again.items == plan.items && again.chunk == 1, "packed_by_bytes: idempotent");
+  QuantProblem big = problem(16384, 7168, true);  // past 2^19 groups
+  gpu::LaunchPlan wide = gpu::plan_launch(big, kSms);
+  expect(wide.nv == 2 && wide.chunk == 4,
+         "large packed: two vectors per lane, one word per item (not the small kernel)");
 }
 
 void large_problems_take_two_vectors_per_lane() {
@@ -164,13 +170,29 @@ void masked_calls_count_all_experts() {
   p.fuse_silu_and_mul = true;
   const gpu::LaunchPlan fused = gpu::plan_fused(p, kSms, &rows);
   expect(fused.nv == 1, "fused: one gate and one up vector per lane");
-  expect(!gpu::fused_one_group_kernel(fused), "fused, large: four-group kernel");
-  QuantProblem tiny = problem(1, 7168, false);
-  tiny.fuse_silu_and_mul = true;
-  const gpu::LaunchPlan one = gpu::plan_fused(tiny, kSms, &rows);
-  expect(one.chunk == 1, "fused, one row: the chunk shrinks to one group");
-  expect(!gpu::fused_one_group_kernel(one),
-         "fused one-group kernel only under the chunk=1 tune (not yet timed)");
+  expect(!gpu::fused_one_group_kernel(fused), "masked fused: four-group kernel");
+  for (auto [m, k, one_group] : {std::tuple<int64_t, int64_t, bool>{1, 7168, true},
+                                 {1024, 2048, true}, {1024, 7168, true},
+                                 {4096, 2048, true}, {4096, 7168, false},
+                                 {16384, 2048, false}}) {
+    QuantProblem f = problem(m, k, false);
+    f.fuse_silu_and_mul = true;
+    const gpu::LaunchPlan plan = gpu::plan_fused(f, kSms, &rows);
+    expect(gpu::fused_one_group_kernel(plan) == one_group &&
+               (plan.chunk == 1) == one_group,
+           "fused, unmasked: one group per item up to 2^17 groups");
+  }
+  QuantProblem fp = problem(3, 7168, true);  // 4 padded rows, 14 words
+  fp.fuse_silu_and_mul = true;
+  const gpu::LaunchPlan bytes = gpu::plan_fused(fp, kSms, &rows);
+  expect(rows == 4 && bytes.chunk == 1 && bytes.chunks_per_row == 56 &&
+             bytes.items == 4 * 56 && gpu::fused_one_group_kernel(bytes),
+         "fused packed, small: one item per group of the padded word grid");
+  QuantProblem fbig = problem(4096, 7168, true);
+  fbig.fuse_silu_and_mul = true;
+  const gpu::LaunchPlan words = gpu::plan_fused(fbig, kSms, &rows);
+  expect(words.chunk == 4 && words.chunks_per_row == 14,
+         "fused packed, large: one item per word");
 }
 
 void tuning_defaults_and_overrides() {
@@ -178,8 +200,8 @@ void tuning_defaults_and_overrides() {
   expect(none.small_kernel, "default: the small kernel takes small problems");
   expect(none.full_grid && none.vectors_per_lane == 0, "default: full grid, vpl per problem");
   expect(!gpu::parse_tuning("small=0").small_kernel, "small=0 turns the small kernel off");
-  expect(!none.packed_bytes && gpu::parse_tuning("packed=byte").packed_bytes,
-         "packed scales a word per item by default; packed=byte a byte per group");
+  expect(none.packed_bytes && !gpu::parse_tuning("packed=word").packed_bytes,
+         "packed scales a byte per group by default; packed=word a word per item");
   const gpu::LaunchTuning t = gpu::parse_tuning("vpl=2,grid=wave,small=bogus");
   expect(t.vectors_per_lane == 2 && !t.full_grid && t.small_kernel,
          "overrides apply one by one; an unknown value leaves the default");
