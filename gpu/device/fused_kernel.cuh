@@ -122,9 +122,11 @@ __device__ inline ItemPos<kMaxChunk> as_item(const FusedPos& f) {
 // One group of y: unpack gate and up, y = gq_silu_mul, the group maximum,
 // the scale, then the plain kernel's exact division and encoders. Groups
 // are done one at a time to keep 2 x 8 values live per lane, not 4 x that.
+// Params: KernelParams or SmallParams (group_scale's fields); lanes: the
+// sub-group's lane count.
 template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2, bool kClamp,
-          bool kAlt>
-__device__ inline float fused_group(const KernelParams& p, bool in_chunk,
+          bool kAlt, typename Params>
+__device__ inline float fused_group(const Params& p, int lanes, bool in_chunk,
                                     bool valid, const uint4 (&gate)[kNV],
                                     const uint4 (&up)[kNV], char* dst) {
   using In = Input<kIn>;
@@ -141,10 +143,10 @@ __device__ inline float fused_group(const KernelParams& p, bool in_chunk,
     for (int i = 0; i < kVec; ++i) y[v][i] = gq_silu_mul(y[v][i], u[i]);
     a = fmaxf(a, abs_max_tree(y[v]));
   }
-  a = group_max(a, p.lanes);
+  a = group_max(a, lanes);
   const float s = group_scale<kPow2>(p, a);
   if (!valid) return s;
-  const int step = p.lanes * kVec;
+  const int step = lanes * kVec;
   if constexpr (kPow2) {
     const float inv = pow2_reciprocal(s);
 #pragma unroll
@@ -225,11 +227,66 @@ __global__ void __launch_bounds__(kBlockThreads)
 #pragma unroll
       for (int j = 0; j < kMaxChunk; ++j) {
         s[j] = fused_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(
-            pe, j < pe.chunk, pos.valid[j], gate[j], up[j],
+            pe, lanes, j < pe.chunk, pos.valid[j], gate[j], up[j],
             qg + j * pe.group_size);
       }
       write_scales<kMaxChunk>(pe, pos.active, pos.has_data, lane, pos.row,
                    pos.chunk_index, pos.g0, s, pos.valid);
+    }
+  }
+}
+
+// ---- small unmasked fused problems -----------------------------------------
+//
+// quant_small_kernel's shape for fuse_silu_and_mul without masked_m: one
+// sub-group per one-group item, no grid-stride loop, 32-bit offsets (the
+// host checks they fit), the plain small kernel's parameter block plus the
+// byte offset from gate to up. What a 1-row call runs through cold is then
+// this item's code only, not fused_vec_kernel's 64-bit item walk.
+struct FusedSmallParams {
+  SmallParams k;
+  uint32_t up_bytes;  // H * in_bytes
+};
+
+template <InputFormat kIn, QuantFormat kOut, bool kPackedByte, bool kPow2,
+          bool kClamp, bool kAlt>
+__global__ void __launch_bounds__(kBlockThreads)
+    fused_small_kernel(const FusedSmallParams fp) {
+  using In = Input<kIn>;
+  constexpr int kVec = 16 / In::kBytes;
+  const SmallParams& p = fp.k;
+  const uint32_t t = blockIdx.x * kBlockThreads + threadIdx.x;
+  const uint32_t lanes = 1u << p.lanes_log2;
+  const uint32_t lane = t & (lanes - 1);
+  // As in quant_small_kernel: sub-groups past the end take part in the
+  // shuffles on zeros and store nothing.
+  const uint32_t sub = t >> p.lanes_log2;
+  const bool active = sub < p.items;
+  uint32_t row, chunk;
+  p.chunk_div.divmod(active ? sub : 0u, row, chunk);
+  const bool has_data = active && row < p.m;
+  const bool valid = has_data && chunk < p.gpr;  // one group: g0 = chunk
+  const uint32_t data_row = has_data ? row : 0u;
+  const char* xg = static_cast<const char*>(p.x) + data_row * p.x_row_bytes +
+                   chunk * p.x_group_bytes + lane * 16u;
+  const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
+  const uint4 gate[1] = {valid ? load16(xg) : zero};
+  const uint4 up[1] = {valid ? load16(xg + fp.up_bytes) : zero};
+  char* qg = static_cast<char*>(p.q) + data_row * p.q_row_stride +
+             chunk * p.group_size + lane * kVec;
+  const float s = fused_group<kIn, kOut, 1, kPow2, kClamp, kAlt>(
+      p, static_cast<int>(lanes), true, valid, gate, up, qg);
+  if constexpr (kPackedByte) {
+    // chunk: the group's place in the padded row of UE8M0 words.
+    if (active && lane == 0) {
+      const uint32_t word = row + (chunk >> 2) * p.packed_col_stride;
+      static_cast<uint8_t*>(p.s)[word * 4u + (chunk & 3u)] =
+          valid ? static_cast<uint8_t>(gq_ue8m0_byte(s)) : uint8_t{0};
+    }
+  } else {
+    if (valid && lane == 0) {
+      static_cast<float*>(p.s)[row * p.s_row_stride +
+                               chunk * p.s_group_stride] = s;
     }
   }
 }

@@ -62,10 +62,41 @@ inline Error launch_fused_typed(const LaunchPlan& plan, const EncodeMode& mode,
   });
 }
 
+// fused_small_kernel (fused_small_kernel_fits): the plain small kernel's
+// parameter block and the byte offset of the up half.
+template <InputFormat kIn, QuantFormat kOut>
+inline Error launch_fused_small(const QuantProblem& p, const LaunchPlan& plan,
+                                const EncodeMode& mode, int sm_count,
+                                Stream stream) {
+  FusedSmallParams fp{};
+  fp.k = make_small_params(p, plan);
+  fp.up_bytes = static_cast<uint32_t>(p.k * input_bytes(p.in_format));
+  const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
+  return with_modes<kOut>(p.ue8m0 || packed, mode,
+                          [&](auto pow2, auto clamp, auto alt) {
+    constexpr bool kPow2 = decltype(pow2)::value;
+    constexpr bool kClamp = decltype(clamp)::value;
+    constexpr bool kAlt = decltype(alt)::value;
+    if constexpr (kPow2) {
+      if (packed) {
+        return launch_grid<
+            fused_small_kernel<kIn, kOut, true, kPow2, kClamp, kAlt>, false>(
+            plan, sm_count, stream, fp);
+      }
+    }
+    return launch_grid<
+        fused_small_kernel<kIn, kOut, false, kPow2, kClamp, kAlt>, false>(
+        plan, sm_count, stream, fp);
+  });
+}
+
 template <InputFormat kIn, QuantFormat kOut>
 inline Error launch_fused_out(const QuantProblem& p, const LaunchPlan& plan,
                               const EncodeMode& mode, const FusedParams& fp,
                               int sm_count, Stream stream) {
+  if (fused_small_kernel_fits(p, plan)) {
+    return launch_fused_small<kIn, kOut>(p, plan, mode, sm_count, stream);
+  }
   return p.fuse_silu_and_mul
              ? launch_fused_typed<kIn, kOut, true>(plan, mode, fp, sm_count,
                                                    stream)

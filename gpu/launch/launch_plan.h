@@ -158,6 +158,19 @@ inline int64_t blocks_for(int64_t items, int lanes) {
   return (items * lanes + kBlockThreads - 1) / kBlockThreads;
 }
 
+// The blocks a launch gets: one sub-group per item, or for a kernel with a
+// grid-stride loop (loops) under grid=wave, or with more blocks than a
+// launch takes, at most one resident wave (`wave` blocks). A kernel without
+// the loop (the small kernels) always gets every block: capping it would
+// leave items unwritten.
+inline int64_t launch_blocks(const LaunchPlan& plan, int64_t wave, bool loops) {
+  if (!loops) return plan.blocks;
+  if (!tuning().full_grid || plan.blocks > INT32_MAX) {
+    return plan.blocks < wave ? plan.blocks : wave;
+  }
+  return plan.blocks;
+}
+
 inline void plan_items(const QuantProblem& p, int sm_count, int64_t rows,
                        LaunchPlan* plan, int max_chunk = tuning().chunk) {
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
@@ -271,6 +284,25 @@ inline bool small_kernel_shape_fits(const QuantProblem& p,
 // Whether it does (the tuning switch, then the shape).
 inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan) {
   return tuning().small_kernel && small_kernel_shape_fits(p, plan);
+}
+
+// Whether fused_small_kernel takes a fused/masked plan: fuse_silu_and_mul
+// without masked_m, one vector per lane, one group per item, and every byte
+// offset below 2^31, the up half (H elements after the gate) included.
+inline bool fused_small_kernel_fits(const QuantProblem& p,
+                                    const LaunchPlan& plan) {
+  if (!tuning().small_kernel || !p.fuse_silu_and_mul || p.masked() ||
+      p.experts != 1 || plan.chunk != 1 ||
+      !small_kernel_shape_fits(p, plan)) {
+    return false;
+  }
+  const int64_t x_end =
+      ((p.m - 1) * p.x_row_stride + 2 * p.k) * input_bytes(p.in_format);
+  if (x_end >= INT32_MAX) return false;
+  if (p.layout != ScaleLayout::kPackedUE8M0) return true;
+  const int64_t last_word =
+      p.packed_rows - 1 + (p.packed_cols - 1) * p.packed_col_stride;
+  return (last_word + 1) * 4 < INT32_MAX;
 }
 
 // The packed plan as one group per item (chunk 1, four items per UE8M0

@@ -56,12 +56,12 @@ inline KernelParams make_params(const QuantProblem& p, const LaunchPlan& plan) {
   return k;
 }
 
-// The grid: one sub-group per item, or (grid=wave, or more blocks than a
-// launch takes) one resident wave of the grid-stride loop. The residency of
-// each kernel is asked once (it depends on its register count, not on the
-// call). Shared by the plain and the fused/masked kernels (Params is their
-// parameter block).
-template <auto kKernel, typename Params>
+// Launches kKernel over launch_blocks(): kLoops says whether the kernel has
+// a grid-stride loop (the small kernels have none: one sub-group per item).
+// The residency of each kernel is asked once (it depends on its register
+// count, not on the call). Shared by the plain and the fused/masked kernels
+// (Params is their parameter block).
+template <auto kKernel, bool kLoops = true, typename Params>
 inline Error launch_grid(const LaunchPlan& plan, int sm_count, Stream stream,
                          const Params& k) {
   static const int per_sm = [] {
@@ -73,9 +73,8 @@ inline Error launch_grid(const LaunchPlan& plan, int sm_count, Stream stream,
     }
     return n;
   }();
-  const int64_t wave = static_cast<int64_t>(sm_count) * per_sm;
-  int64_t grid = plan.blocks;
-  if (!tuning().full_grid || grid > INT32_MAX) grid = grid < wave ? grid : wave;
+  const int64_t grid = launch_blocks(
+      plan, static_cast<int64_t>(sm_count) * per_sm, kLoops);
   return launch(kKernel, static_cast<unsigned>(grid), kBlockThreads, stream, k);
 }
 
@@ -161,17 +160,17 @@ inline Error launch_small(const QuantProblem& p, const LaunchPlan& plan,
     if constexpr (kPow2) {
       if (packed && plan.chunk == 1) {  // packed_by_bytes
         return launch_grid<
-            quant_small_kernel<kIn, kOut, 1, kPow2, kClamp, kAlt, true>>(
-            plan, sm, st, k);
+            quant_small_kernel<kIn, kOut, 1, kPow2, kClamp, kAlt, true>,
+            false>(plan, sm, st, k);
       }
     }
     if (packed) {
       return launch_grid<
-          quant_small_kernel<kIn, kOut, kChunk, kPow2, kClamp, kAlt>>(
+          quant_small_kernel<kIn, kOut, kChunk, kPow2, kClamp, kAlt>, false>(
           plan, sm, st, k);
     }
-    return launch_grid<quant_small_kernel<kIn, kOut, 1, kPow2, kClamp, kAlt>>(
-        plan, sm, st, k);
+    return launch_grid<quant_small_kernel<kIn, kOut, 1, kPow2, kClamp, kAlt>,
+                       false>(plan, sm, st, k);
   });
 }
 

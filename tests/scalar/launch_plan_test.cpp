@@ -188,11 +188,43 @@ void masked_calls_count_all_experts() {
   expect(rows == 4 && bytes.chunk == 1 && bytes.chunks_per_row == 56 &&
              bytes.items == 4 * 56 && gpu::fused_one_group_kernel(bytes),
          "fused packed, small: one item per group of the padded word grid");
+  expect(gpu::fused_small_kernel_fits(fp, bytes), "fused packed, small: fused_small_kernel");
   QuantProblem fbig = problem(4096, 7168, true);
   fbig.fuse_silu_and_mul = true;
   const gpu::LaunchPlan words = gpu::plan_fused(fbig, kSms, &rows);
   expect(words.chunk == 4 && words.chunks_per_row == 14,
          "fused packed, large: one item per word");
+  expect(!gpu::fused_small_kernel_fits(fbig, words), "fused, four groups: fused_vec_kernel");
+  QuantProblem row1 = problem(1, 7168, false);
+  row1.fuse_silu_and_mul = true;
+  const gpu::LaunchPlan r1 = gpu::plan_fused(row1, kSms, &rows);
+  expect(gpu::fused_small_kernel_fits(row1, r1), "fused, one row: fused_small_kernel");
+  QuantProblem far = row1;
+  far.m = 40;
+  far.x_row_stride = int64_t{1} << 25;  // rows 64 MiB apart: past 2^31 bytes
+  expect(!gpu::fused_small_kernel_fits(far, gpu::plan_fused(far, kSms, &rows)),
+         "fused, offsets past 2^31 bytes: fused_vec_kernel");
+  QuantProblem edge = row1;  // the up half alone crosses 2^31 bytes
+  edge.m = 2;
+  edge.x_row_stride = (int64_t{1} << 30) - 10000;  // gate ends below 2^31 bytes, up past it
+  const gpu::LaunchPlan ep = gpu::plan_fused(edge, kSms, &rows);
+  expect(gpu::small_kernel_shape_fits(edge, ep) && !gpu::fused_small_kernel_fits(edge, ep),
+         "fused: the up half's offsets count");
+  QuantProblem masked_one = row1;
+  masked_one.masked_m = reinterpret_cast<const int32_t*>(row1.s);
+  expect(!gpu::fused_small_kernel_fits(masked_one, gpu::plan_fused(masked_one, kSms, &rows)),
+         "masked: never fused_small_kernel");
+}
+
+void small_kernels_get_every_block() {
+  gpu::LaunchPlan plan;
+  plan.blocks = 5000;
+  expect(gpu::launch_blocks(plan, 1056, false) == 5000,
+         "a kernel without a grid-stride loop gets one block per item group");
+  expect(gpu::launch_blocks(plan, 1056, true) == 5000, "default: the full grid");
+  plan.blocks = int64_t{1} << 32;
+  expect(gpu::launch_blocks(plan, 1056, true) == 1056,
+         "more blocks than a launch takes: one resident wave of the loop");
 }
 
 void tuning_defaults_and_overrides() {
@@ -211,6 +243,7 @@ void tuning_defaults_and_overrides() {
 
 int main() {
   tuning_defaults_and_overrides();
+  small_kernels_get_every_block();
   small_problems_take_the_small_kernel();
   mid_problems_take_the_small_kernel();
   packed_by_bytes_takes_one_group_per_item();

@@ -79,7 +79,7 @@ for step in "$@"; do
       ;;
     sweep)
       # SWEEP_TUNES: space-separated GROUPQUANT_GPU_TUNE values; "default" = unset.
-      for tune in ${SWEEP_TUNES:-default packed=byte small=0}; do
+      for tune in ${SWEEP_TUNES:-default packed=word small=0}; do
         name=sweep_${tune//[=,]/_}
         [[ $tune == default ]] && tune=""
         GROUPQUANT_GPU_TUNE=$tune python3 -m groupquant.bench --device cuda \
@@ -124,7 +124,7 @@ for step in "$@"; do
           --compile off --layouts "${SWEEP_LAYOUTS:-row,packed}" ${FUSED_ARGS:-} \
           --out "/tmp/gq_fsweep/$name" >"/tmp/gq_fsweep/$name.txt" 2>&1 || status=1
         echo "--- tune '$tune'"
-        grep -E "^\| (e4m3fn|fused|plain) " "/tmp/gq_fsweep/$name.txt" | awk -F'|' '{print $2,$3,$4,$5,$7}' | head -40
+        grep -E "^\| (e4m3fn/|fused|plain)" "/tmp/gq_fsweep/$name.txt" | awk -F'|' '{print $2,$3,$4,$5,$7}' | head -40
       done
       tar czf "$OUT/fused_sweep.tgz" -C /tmp gq_fsweep 2>/dev/null
       ;;

@@ -1,0 +1,71 @@
+"""Every GROUPQUANT_GPU_TUNE override the docs name stays bit-exact.
+
+The overrides change launch shapes only (gpu/launch/launch_plan.h reads the
+variable once per process), so each runs in its own Python process over
+problems that reach every kernel it can pick: small, mid (past one resident
+wave of blocks, where grid=wave once left the loop-free small kernel's items
+unwritten) and large enough for two vectors per lane; row, column-major and
+packed scales; fused, masked and both. Outputs are poisoned first and
+compared byte for byte with groupquant.reference, padding included
+(gq_fused_testutil.check, as in test_fused.py)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.gpu_only
+
+TUNES = ["grid=wave", "packed=word", "small=0", "chunk=1", "vpl=1,chunk=1", "vpl=2", "bps=4"]
+
+_CHILD = textwrap.dedent("""
+    import sys, torch
+    import gq_fused_testutil as fu
+    torch.manual_seed(int(sys.argv[1]))
+    dev = torch.device(sys.argv[2])
+    bad = []
+
+    def check(*args, **kw):
+        try:
+            fu.check(*args, **kw)
+        except AssertionError as e:
+            bad.append(str(e).splitlines()[0][:300])
+
+    layouts = (("row", False), ("col", False), ("tma", True), ("packed", True))
+    for m, k in ((1, 7168), (64, 2048), (4096, 2048), (9000, 7168), (16384, 4096)):
+        x = torch.randn(m, k, device=dev, dtype=torch.bfloat16)
+        for layout, ue8m0 in layouts:
+            check(x, 128, torch.float8_e4m3fn, layout, ue8m0, fused=False)
+    for m, h in ((1, 2048), (64, 7168), (1024, 2048), (4096, 7168)):
+        x = torch.randn(m, 2 * h, device=dev, dtype=torch.bfloat16)
+        for layout, ue8m0 in layouts:
+            check(x, 128, torch.float8_e4m3fn, layout, ue8m0)
+    mm = torch.tensor([1000, 0, 517, 3], dtype=torch.int32, device=dev)
+    for fused, k in ((True, 2048), (False, 7168)):
+        x = torch.randn(4, 1000, 2 * k if fused else k, device=dev, dtype=torch.bfloat16)
+        for layout, ue8m0 in (("row", False), ("packed", True)):
+            check(x, 128, torch.float8_e4m3fn, layout, ue8m0, fused=fused, masked_m=mm)
+    print("MISMATCH " + " | ".join(bad) if bad else "ALL EXACT")
+""")
+
+
+@pytest.mark.parametrize("tune", TUNES)
+def test_tuning_override_is_bit_exact(tune, device, gen):
+    seed = int(torch_seed(gen))
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, GROUPQUANT_GPU_TUNE=tune,
+               PYTHONPATH=os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH")) if p))
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(seed), str(device)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    out = proc.stdout.strip().splitlines()
+    assert proc.returncode == 0 and out and out[-1] == "ALL EXACT", (
+        f"GROUPQUANT_GPU_TUNE={tune} seed {seed}: rc {proc.returncode}\n"
+        f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+
+
+def torch_seed(gen):
+    """A seed for the child drawn from this test's generator."""
+    import torch
+    return torch.randint(0, 2**31 - 1, (1,), generator=gen).item()
