@@ -4,8 +4,9 @@ The overrides change launch shapes only (gpu/launch/launch_plan.h reads the
 variable once per process), so each runs in its own Python process over
 problems that reach every kernel it can pick: small, mid (past one resident
 wave of blocks, where grid=wave once left the loop-free small kernel's items
-unwritten) and large enough for two vectors per lane; row, column-major and
-packed scales; fused, masked and both. Outputs are poisoned first and
+unwritten) and two vectors per lane; row, column-major and packed scales;
+fused, masked and both. Sized to take seconds per tune, not minutes (the
+first version, with 16384-row problems, made the suite 4x slower). Outputs are poisoned first and
 compared byte for byte with groupquant.reference, padding included
 (gq_fused_testutil.check, as in test_fused.py)."""
 
@@ -18,7 +19,8 @@ import pytest
 
 pytestmark = pytest.mark.gpu_only
 
-TUNES = ["grid=wave", "packed=word", "small=0", "chunk=1", "vpl=1,chunk=1", "vpl=2", "bps=4"]
+TUNES = ["grid=wave", "packed=word", "small=0", "chunk=1", "chunk=2", "vpl=1,chunk=1", "vpl=2", "vpl=4",
+         "bps=4"]
 
 _CHILD = textwrap.dedent("""
     import sys, torch
@@ -34,17 +36,23 @@ _CHILD = textwrap.dedent("""
             bad.append(str(e).splitlines()[0][:300])
 
     layouts = (("row", False), ("col", False), ("tma", True), ("packed", True))
-    for m, k in ((1, 7168), (64, 2048), (4096, 2048), (9000, 7168), (16384, 4096)):
-        x = torch.randn(m, k, device=dev, dtype=torch.bfloat16)
+    # Plain: the small kernel at 1 and 64 rows and past one resident wave
+    # (4096 x 2048: 65536 one-group items), the two-vector kernel (float32
+    # groups of 128 need two vectors per lane at any size).
+    for m, k, dtype in ((1, 7168, torch.bfloat16), (64, 2048, torch.bfloat16),
+                        (4096, 2048, torch.bfloat16), (515, 2048, torch.float32)):
+        x = torch.randn(m, k, device=dev, dtype=dtype)
         for layout, ue8m0 in layouts:
             check(x, 128, torch.float8_e4m3fn, layout, ue8m0, fused=False)
-    for m, h in ((1, 2048), (64, 7168), (1024, 2048), (4096, 7168)):
+    # Fused: small calls (7 x 384: padding rows and a partial packed word),
+    # and past 2^17 groups (1100 x 16384), where the four-group kernel runs.
+    for m, h in ((1, 2048), (7, 384), (64, 7168), (1100, 16384)):
         x = torch.randn(m, 2 * h, device=dev, dtype=torch.bfloat16)
         for layout, ue8m0 in layouts:
             check(x, 128, torch.float8_e4m3fn, layout, ue8m0)
-    mm = torch.tensor([1000, 0, 517, 3], dtype=torch.int32, device=dev)
+    mm = torch.tensor([300, 0, 157, 3], dtype=torch.int32, device=dev)
     for fused, k in ((True, 2048), (False, 7168)):
-        x = torch.randn(4, 1000, 2 * k if fused else k, device=dev, dtype=torch.bfloat16)
+        x = torch.randn(4, 300, 2 * k if fused else k, device=dev, dtype=torch.bfloat16)
         for layout, ue8m0 in (("row", False), ("packed", True)):
             check(x, 128, torch.float8_e4m3fn, layout, ue8m0, fused=fused, masked_m=mm)
     print("MISMATCH " + " | ".join(bad) if bad else "ALL EXACT")

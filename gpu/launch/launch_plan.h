@@ -24,11 +24,13 @@ namespace gpu {
 // chunk: at most this many groups per item (packed always uses 4); grid:
 // `full` (default) launches one sub-group per item, `wave` caps the grid at
 // one resident wave of a grid-stride loop; bps: the chunk shrinks while the
-// grid would have fewer than this many blocks per SM; small=0 sends small
-// problems to quant_vec_kernel instead of quant_small_kernel. Measured on the H200 with two
-// vectors per lane (two or three resident blocks per SM), the full grid ran
-// 3-12% faster at M = 16384: the hardware block scheduler balances the tail
-// that a fixed wave leaves.
+// grid would have fewer than this many blocks per SM; small=0 restores the
+// plans from before the small kernels (quant_vec_kernel and four-group
+// fused items); packed=word writes packed scales a word per item.
+// Measured on the H200 with two vectors per lane (two or three resident
+// blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
+// block scheduler balances the tail that a fixed wave leaves. Every value
+// named here is checked bit-exact by tests/test_gpu_tuning.py.
 struct LaunchTuning {
   int64_t vectors_per_lane = 0;  // 0: chosen per problem (vectors_per_lane())
   int chunk = kChunk;
@@ -42,9 +44,9 @@ struct LaunchTuning {
   // Packed problems that the small kernel takes get one group per item,
   // each writing its byte of the UE8M0 word, instead of one item per word
   // (four groups one after the other per sub-group). Measured on an H100
-  // (docs/h100/2026-12-06/packed_byte_sweep.txt, same run, bf16, K = 7168):
-  // M = 1 95% of copy against 83%, M = 64 94% against 85%, and no shape
-  // slower; packed=word turns it off.
+  // (docs/h100/2026-12-06/packed_byte_sweep_{word,byte}.txt, same run,
+  // bf16, K = 7168): M = 1 95% of copy against 83%, M = 64 94% against 85%,
+  // and no shape slower; packed=word turns it off.
   bool packed_bytes = true;
 };
 
@@ -355,10 +357,10 @@ inline bool fused_one_group_kernel(const LaunchPlan& plan) {
 }
 
 // Up to this many groups an unmasked fused problem takes one group per item
-// (packed ones a byte of the UE8M0 word each). Measured on an H100 (docs/h100/
-// 2026-12-06/fused_sweep.tgz, same run, bf16, G = 128, fused_default
-// against fused_chunk_1): one group per item was 4-12% faster at 1024 x
-// 2048 through 4096 x 2048 (64K groups) and 1024 x 7168, and 5-10% slower
+// (packed ones a byte of the UE8M0 word each). Measured on an H100
+// (docs/h100/2026-12-06/fused_sweep_{default,chunk_1}.json, same run, bf16,
+// G = 128): one group per item was 4-12% faster at 1024 x 2048 through
+// 4096 x 2048 (64K groups) and 1024 x 7168, and 5-10% slower
 // at 4096 x 7168 (229K groups) and 16384 rows, where the four-group
 // kernel's loads in flight per lane matter more than its occupancy.
 // Masked calls keep four groups: how many of their rows are valid is known
@@ -374,8 +376,9 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   // Masked calls never touch the padding rows; unmasked packed ones zero them.
   *rows = packed && !p.masked() ? p.packed_rows : p.m;
+  // small=0 restores the plans from before the small kernels (four groups).
   const bool one_group = p.fuse_silu_and_mul && !p.masked() &&
-                         tuning().chunk == kChunk &&
+                         tuning().small_kernel && tuning().chunk == kChunk &&
                          p.m * p.groups_per_row <= kFusedOneGroupMaxGroups;
   plan_items(p, sm_count, *rows * p.experts, &plan,
              one_group ? 1 : tuning().chunk);
