@@ -255,18 +255,11 @@ __global__ void __launch_bounds__(kBlockThreads)
   using In = Input<kIn>;
   constexpr int kVec = 16 / In::kBytes;
   const SmallParams& p = fp.k;
-  const uint32_t t = blockIdx.x * kBlockThreads + threadIdx.x;
-  const uint32_t lanes = 1u << p.lanes_log2;
-  const uint32_t lane = t & (lanes - 1);
-  // As in quant_small_kernel: sub-groups past the end take part in the
-  // shuffles on zeros and store nothing.
-  const uint32_t sub = t >> p.lanes_log2;
-  const bool active = sub < p.items;
-  uint32_t row, chunk;
-  p.chunk_div.divmod(active ? sub : 0u, row, chunk);
-  const bool has_data = active && row < p.m;
-  const bool valid = has_data && chunk < p.gpr;  // one group: g0 = chunk
-  const uint32_t data_row = has_data ? row : 0u;
+  const SmallItem it = small_item(p);  // lanes out of range load zeros
+  const uint32_t lanes = it.lanes, lane = it.lane, row = it.row,
+                 chunk = it.chunk, data_row = it.data_row;
+  const bool active = it.active;
+  const bool valid = it.has_data && chunk < p.gpr;  // one group: g0 = chunk
   const char* xg = static_cast<const char*>(p.x) + data_row * p.x_row_bytes +
                    chunk * p.x_group_bytes + lane * 16u;
   const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
@@ -279,9 +272,8 @@ __global__ void __launch_bounds__(kBlockThreads)
   if constexpr (kPackedByte) {
     // chunk: the group's place in the padded row of UE8M0 words.
     if (active && lane == 0) {
-      const uint32_t word = row + (chunk >> 2) * p.packed_col_stride;
-      static_cast<uint8_t*>(p.s)[word * 4u + (chunk & 3u)] =
-          valid ? static_cast<uint8_t>(gq_ue8m0_byte(s)) : uint8_t{0};
+      store_packed_byte<uint32_t>(p.s, row, chunk, p.packed_col_stride, valid,
+                                  s);
     }
   } else {
     if (valid && lane == 0) {

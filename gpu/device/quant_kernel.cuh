@@ -363,6 +363,21 @@ __device__ inline void quantize_group(const uint4 (&raw)[kNV], float s,
   }
 }
 
+// Packed UE8M0 scales, one group per item: `group` is the group's place in
+// the padded row of words; the caller's one lane writes the group's byte of
+// the little-endian word, zero where !valid (padding rows and groups past
+// the row's end). Distinct bytes of a word come from different sub-groups,
+// which the memory model allows without a race. Index: the caller's
+// offset width (32-bit in the small kernels).
+template <typename Index>
+__device__ inline void store_packed_byte(void* s, Index row, Index group,
+                                         Index col_stride, bool valid,
+                                         float scale) {
+  const Index word = row + (group >> 2) * col_stride;
+  static_cast<uint8_t*>(s)[word * 4 + (group & 3)] =
+      valid ? static_cast<uint8_t>(gq_ue8m0_byte(scale)) : uint8_t{0};
+}
+
 // Writes the scale(s) of an item. Strided: group j's float goes out from lane
 // j mod lanes, so up to four lanes store at once. Packed: lane 0 writes the
 // word, zero for padding rows and for groups past the end of the row.
@@ -373,16 +388,12 @@ __device__ inline void write_scales(const KernelParams& p, bool active,
                                     const float (&s)[kMaxChunk],
                                     const bool (&valid)[kMaxChunk]) {
   // Packed items hold the 4 groups of a word (kMaxChunk == kChunk) or, in a
-  // one-group plan, one group: chunk_index is then the group's place in the
-  // padded row of words, and lane 0 writes its byte of the little-endian
-  // word (zero for padding rows and groups past the row's end), as
-  // quant_small_kernel's kPackedByte does.
+  // one-group plan, one group, chunk_index being its place in the padded
+  // row of words.
   if (kMaxChunk == 1 && p.packed) {
     if (active && lane == 0) {
-      const int64_t word = row + (chunk_index >> 2) * p.packed_col_stride;
-      static_cast<uint8_t*>(p.s)[word * 4 + (chunk_index & 3)] =
-          has_data && valid[0] ? static_cast<uint8_t>(gq_ue8m0_byte(s[0]))
-                               : uint8_t{0};
+      store_packed_byte<int64_t>(p.s, row, chunk_index, p.packed_col_stride,
+                                 has_data && valid[0], s[0]);
     }
   } else if (kMaxChunk == kChunk && p.packed) {
     uint32_t word = 0;
@@ -573,24 +584,44 @@ struct SmallParams {
   bool scale_by_rcp;
 };
 
+// The thread's place in a small kernel's launch: its sub-group's item as
+// (row, chunk). A sub-group is wholly in or out of range; the lanes out of
+// range still take part in the shuffles (on item 0's data) and store
+// nothing. data_row: the row to read, 0 for padding rows and inactive lanes.
+struct SmallItem {
+  uint32_t lanes;
+  uint32_t lane;
+  bool active;
+  uint32_t row;
+  uint32_t chunk;
+  bool has_data;
+  uint32_t data_row;
+};
+
+__device__ inline SmallItem small_item(const SmallParams& p) {
+  SmallItem it;
+  const uint32_t t = blockIdx.x * kBlockThreads + threadIdx.x;
+  it.lanes = 1u << p.lanes_log2;
+  it.lane = t & (it.lanes - 1);
+  const uint32_t sub = t >> p.lanes_log2;
+  it.active = sub < p.items;
+  p.chunk_div.divmod(it.active ? sub : 0u, it.row, it.chunk);
+  it.has_data = it.active && it.row < p.m;
+  it.data_row = it.has_data ? it.row : 0u;
+  return it;
+}
+
 template <InputFormat kIn, QuantFormat kOut, int kGroups, bool kPow2,
           bool kClamp, bool kAlt, bool kPackedByte = false>
 __global__ void __launch_bounds__(kBlockThreads)
     quant_small_kernel(const SmallParams p) {
   using In = Input<kIn>;
   constexpr int kVec = 16 / In::kBytes;
-  const uint32_t t = blockIdx.x * kBlockThreads + threadIdx.x;
-  const uint32_t lanes = 1u << p.lanes_log2;
-  const uint32_t lane = t & (lanes - 1);
-  // A sub-group is wholly in or out of range; the lanes out of range still
-  // take part in the shuffles (on item 0's data) and store nothing.
-  const uint32_t sub = t >> p.lanes_log2;
-  const bool active = sub < p.items;
-  uint32_t row, chunk;
-  p.chunk_div.divmod(active ? sub : 0u, row, chunk);
-  const bool has_data = active && row < p.m;
+  const SmallItem it = small_item(p);
+  const uint32_t lanes = it.lanes, lane = it.lane, row = it.row,
+                 chunk = it.chunk, data_row = it.data_row;
+  const bool active = it.active, has_data = it.has_data;
   const uint32_t g0 = chunk * kGroups;
-  const uint32_t data_row = has_data ? row : 0u;
   const char* xg = static_cast<const char*>(p.x) + data_row * p.x_row_bytes +
                    g0 * p.x_group_bytes + lane * 16u;
   uint4 raw[kGroups];
@@ -618,14 +649,12 @@ __global__ void __launch_bounds__(kBlockThreads)
         one, s[j], p.qmin, p.qmax, qg + j * p.group_size, 0);
   }
   if constexpr (kPackedByte) {
-    // Packed, one group per item (chunk = the group's index in the padded
-    // row): lane 0 writes the group's byte of the little-endian UE8M0 word,
-    // zero for padding rows and groups past the row's end.
+    // Packed, one group per item (chunk = the group's place in the padded
+    // row of words).
     static_assert(kGroups == 1 && kPow2, "a byte per one-group item");
     if (active && lane == 0) {
-      const uint32_t word = row + (chunk >> 2) * p.packed_col_stride;
-      static_cast<uint8_t*>(p.s)[word * 4u + (chunk & 3u)] =
-          valid[0] ? static_cast<uint8_t>(gq_ue8m0_byte(s[0])) : uint8_t{0};
+      store_packed_byte<uint32_t>(p.s, row, chunk, p.packed_col_stride,
+                                  valid[0], s[0]);
     }
   } else if constexpr (kGroups == kChunk) {
     // Packed: lane 0 writes the word; padding rows and groups past the row's
