@@ -147,27 +147,14 @@ __device__ inline float fused_group(const Params& p, int lanes, bool in_chunk,
   const float s = group_scale<kPow2>(p, a);
   if (!valid) return s;
   const int step = lanes * kVec;
-  if constexpr (kPow2) {
-    const float inv = pow2_reciprocal(s);
+  with_group_division<kPow2>(s, [&](auto div, float r) {
+    constexpr Div kDiv = decltype(div)::value;
 #pragma unroll
     for (int v = 0; v < kNV; ++v) {
-      quantize_values<kOut, Div::kMulPow2, kVec, kClamp, kAlt>(y[v], s, inv, p.qmin, p.qmax,
-                                           dst + v * step);
+      quantize_values<kOut, kDiv, kVec, kClamp, kAlt>(y[v], s, r, p.qmin,
+                                                      p.qmax, dst + v * step);
     }
-  } else if (gq_rcp_division_ok(s)) {
-    const float r = gq_rcp_rn(s);
-#pragma unroll
-    for (int v = 0; v < kNV; ++v) {
-      quantize_values<kOut, Div::kRcp, kVec, kClamp, kAlt>(y[v], s, r, p.qmin, p.qmax,
-                                       dst + v * step);
-    }
-  } else {
-#pragma unroll
-    for (int v = 0; v < kNV; ++v) {
-      quantize_values<kOut, Div::kIeee, kVec, kClamp, kAlt>(y[v], s, 0.f, p.qmin, p.qmax,
-                                        dst + v * step);
-    }
-  }
+  });
   return s;
 }
 

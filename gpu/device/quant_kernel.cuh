@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "gpu/device/fast_divmod.h"
 #include "gpu/device/kernel_geometry.h"
@@ -331,36 +332,37 @@ __device__ inline void quantize_vector(const uint4& raw, float s, float r,
   quantize_values<kOut, kDiv, kVec, kClamp, kAlt>(f, s, r, qmin, qmax, dst);
 }
 
+// The group's division, chosen once per group (uniform over the group's
+// lanes): multiply by the exact reciprocal of a power of two (UE8M0),
+// gq_div_by_rcp where s allows it, else the IEEE division. Calls
+// body(Div tag, r) with r as divide() takes it; the plain and the fused
+// kernels both quantize through it.
+template <bool kPow2, typename Body>
+__device__ inline void with_group_division(float s, Body&& body) {
+  if constexpr (kPow2) {
+    body(std::integral_constant<Div, Div::kMulPow2>{}, pow2_reciprocal(s));
+  } else if (gq_rcp_division_ok(s)) {
+    body(std::integral_constant<Div, Div::kRcp>{}, gq_rcp_rn(s));
+  } else {
+    body(std::integral_constant<Div, Div::kIeee>{}, 0.f);
+  }
+}
+
 // Quantizes a lane's kNV vectors of one group with scale s into dst,
-// dst + step, ...: the division is chosen once per group (uniform over the
-// group's lanes): multiply by the exact reciprocal of a power of two
-// (UE8M0), gq_div_by_rcp where s allows it, else the IEEE division.
+// dst + step, ...
 template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2, bool kClamp,
           bool kAlt>
 __device__ inline void quantize_group(const uint4 (&raw)[kNV], float s,
                                       float qmin, float qmax, char* dst,
                                       int step) {
-  if constexpr (kPow2) {
-    const float inv = pow2_reciprocal(s);
+  with_group_division<kPow2>(s, [&](auto div, float r) {
+    constexpr Div kDiv = decltype(div)::value;
 #pragma unroll
     for (int v = 0; v < kNV; ++v) {
-      quantize_vector<kIn, kOut, Div::kMulPow2, kClamp, kAlt>(
-          raw[v], s, inv, qmin, qmax, dst + v * step);
+      quantize_vector<kIn, kOut, kDiv, kClamp, kAlt>(raw[v], s, r, qmin, qmax,
+                                                     dst + v * step);
     }
-  } else if (gq_rcp_division_ok(s)) {
-    const float r = gq_rcp_rn(s);
-#pragma unroll
-    for (int v = 0; v < kNV; ++v) {
-      quantize_vector<kIn, kOut, Div::kRcp, kClamp, kAlt>(
-          raw[v], s, r, qmin, qmax, dst + v * step);
-    }
-  } else {
-#pragma unroll
-    for (int v = 0; v < kNV; ++v) {
-      quantize_vector<kIn, kOut, Div::kIeee, kClamp, kAlt>(
-          raw[v], s, 0.f, qmin, qmax, dst + v * step);
-    }
-  }
+  });
 }
 
 // Packed UE8M0 scales, one group per item: `group` is the group's place in
