@@ -16,6 +16,7 @@ import sys
 import textwrap
 
 import pytest
+import torch
 
 pytestmark = pytest.mark.gpu_only
 
@@ -61,7 +62,7 @@ _CHILD = textwrap.dedent("""
 
 @pytest.mark.parametrize("tune", TUNES)
 def test_tuning_override_is_bit_exact(tune, device, gen):
-    seed = int(torch_seed(gen))
+    seed = torch.randint(0, 2**31 - 1, (1,), generator=gen).item()
     tests_dir = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ, GROUPQUANT_GPU_TUNE=tune,
                PYTHONPATH=os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH")) if p))
@@ -72,8 +73,3 @@ def test_tuning_override_is_bit_exact(tune, device, gen):
         f"GROUPQUANT_GPU_TUNE={tune} seed {seed}: rc {proc.returncode}\n"
         f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
 
-
-def torch_seed(gen):
-    """A seed for the child drawn from this test's generator."""
-    import torch
-    return torch.randint(0, 2**31 - 1, (1,), generator=gen).item()

@@ -288,6 +288,24 @@ inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan) {
   return tuning().small_kernel && small_kernel_shape_fits(p, plan);
 }
 
+// One group per item on the padded grid of UE8M0 words (`rows` rows of
+// packed_cols words, four items per word), each item writing its byte.
+inline void use_packed_byte_grid(const QuantProblem& p, int64_t rows,
+                                 LaunchPlan* plan) {
+  plan->chunk = 1;
+  plan->chunks_per_row = p.packed_cols * kChunk;
+  plan->items = rows * plan->chunks_per_row;
+  plan->blocks = blocks_for(plan->items, plan->lanes);
+}
+
+// Whether every byte of the packed scale words has an offset below 2^31:
+// the small kernels store the bytes with 32-bit offsets.
+inline bool packed_bytes_fit_31_bits(const QuantProblem& p) {
+  const int64_t last_word =
+      p.packed_rows - 1 + (p.packed_cols - 1) * p.packed_col_stride;
+  return (last_word + 1) * 4 < INT32_MAX;
+}
+
 // Whether fused_small_kernel takes a fused/masked plan: fuse_silu_and_mul
 // without masked_m, one vector per lane, one group per item, and every byte
 // offset below 2^31, the up half (H elements after the gate) included.
@@ -301,10 +319,7 @@ inline bool fused_small_kernel_fits(const QuantProblem& p,
   const int64_t x_end =
       ((p.m - 1) * p.x_row_stride + 2 * p.k) * input_bytes(p.in_format);
   if (x_end >= INT32_MAX) return false;
-  if (p.layout != ScaleLayout::kPackedUE8M0) return true;
-  const int64_t last_word =
-      p.packed_rows - 1 + (p.packed_cols - 1) * p.packed_col_stride;
-  return (last_word + 1) * 4 < INT32_MAX;
+  return p.layout != ScaleLayout::kPackedUE8M0 || packed_bytes_fit_31_bits(p);
 }
 
 // The packed plan as one group per item (chunk 1, four items per UE8M0
@@ -313,13 +328,8 @@ inline bool fused_small_kernel_fits(const QuantProblem& p,
 inline void packed_by_bytes(const QuantProblem& p, LaunchPlan* plan) {
   if (!plan->vectorized || plan->nv != 1) return;
   LaunchPlan b = *plan;
-  b.chunk = 1;
-  b.chunks_per_row = p.packed_cols * kChunk;
-  b.items = p.packed_rows * b.chunks_per_row;
-  b.blocks = blocks_for(b.items, b.lanes);
-  const int64_t last_word =
-      p.packed_rows - 1 + (p.packed_cols - 1) * p.packed_col_stride;
-  if (small_kernel_fits(p, b) && (last_word + 1) * 4 < INT32_MAX) *plan = b;
+  use_packed_byte_grid(p, p.packed_rows, &b);
+  if (small_kernel_fits(p, b) && packed_bytes_fit_31_bits(p)) *plan = b;
 }
 
 // The plain fast path's conditions (vector_shape, one vector per lane where
@@ -383,13 +393,9 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
   plan_items(p, sm_count, *rows * p.experts, &plan,
              one_group ? 1 : tuning().chunk);
   if (packed && one_group && plan.vectorized) {
-    // One group per item on the padded grid of words, each writing its byte
-    // (write_scales): a word's four groups are no longer one sub-group's
-    // serial work (H100, M = 1: 11.3 us packed against 5.8 us row-major).
-    plan.chunk = 1;
-    plan.chunks_per_row = p.packed_cols * kChunk;
-    plan.items = *rows * p.experts * plan.chunks_per_row;
-    plan.blocks = blocks_for(plan.items, plan.lanes);
+    // A word's four groups are no longer one sub-group's serial work (H100,
+    // M = 1: 11.3 us packed against 5.8 us row-major).
+    use_packed_byte_grid(p, *rows * p.experts, &plan);
   }
   return plan;
 }
