@@ -97,6 +97,22 @@ def test_fused_larger(device, gen):
     fu.check(x, 128, torch.float8_e4m3fn, "col", False, masked_m=mm)
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_masked_runs_longer_than_the_grid(fused, device, gen):
+    """Masked runs of thousands of rows, longer than one sweep of a GPU grid,
+    so a warp that finds only masked items jumps ahead (skip_masked_rows in
+    fused_kernel.cuh) instead of visiting each: one masked row, most of an
+    expert, a whole expert, half of one."""
+    e, t = 4, 2048
+    mm = _masked_m([t - 1, 100, 0, t // 2], device)
+    if fused:
+        x = _gate_up((e, t), 512, torch.bfloat16, gen, device)
+    else:
+        x = random_input((e, t, 1024), torch.bfloat16, gen, device)
+    for layout, ue8m0 in (("row", False), ("packed", True)):
+        fu.check(x, 128, torch.float8_e4m3fn, layout, ue8m0, fused, mm, "long masked runs")
+
+
 NON_FINITE = [float("nan"), float("inf"), float("-inf"), 0.0, -0.0, 1.0, -1.0, 88.0, -88.0, 89.5, -89.5,
               104.5, -104.5, 3e38, -3e38, 1e-40, -1e-40]
 

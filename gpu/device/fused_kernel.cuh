@@ -18,6 +18,7 @@
 
 #include "gpu/device/portability.h"
 #include "gpu/device/quant_kernel.cuh"
+#include "gpu/device/silu_division.cuh"
 #include "csrc/quant_math.h"
 
 namespace groupquant {
@@ -91,6 +92,26 @@ __device__ inline FusedPos fused_locate(const FusedParams& fp, int64_t item) {
   return pos;
 }
 
+// The grid-stride position to continue from once a warp found none of its
+// items writes (so base's item, the warp's first, is a masked row or past
+// the end). An expert's masked rows are its last ones, so every item from
+// base to the end of base's expert is masked too: the warp skips the
+// iterations whose whole item range [b, b + subs) lies before the next
+// expert's first item instead of visiting each (on the H100, a masked call
+// with half of every expert's rows valid spent about a fifth of its time
+// visiting masked items). b keeps base's residue modulo the stride, so
+// every item is still visited by the sub-group that would have visited it.
+__device__ inline int64_t skip_masked_rows(const FusedParams& fp, int64_t base,
+                                           int64_t stride, int64_t subs) {
+  if (fp.masked_m == nullptr || base >= fp.k.items) return base;
+  const int64_t expert =
+      fp.k.narrow_items
+          ? static_cast<int64_t>(fp.expert_div.div(static_cast<uint32_t>(base)))
+          : base / fp.items_per_expert;
+  const int64_t room = (expert + 1) * fp.items_per_expert - subs - base;
+  return room < stride ? base : base + (room / stride) * stride;
+}
+
 // ---- fast path: the plain kernel's vector preconditions, per expert -----
 
 // The expert's base pointers in a copy of the plain kernel's parameters, and
@@ -133,15 +154,32 @@ __device__ inline float fused_group(const Params& p, int lanes, bool in_chunk,
   constexpr int kVec = 16 / In::kBytes;
   if (!in_chunk) return 0.f;  // uniform: shuffles stay converged
   float y[kNV][kVec];
-  float a = 0.f;
+  bool quick = kSiluQuickDivision;
 #pragma unroll
   for (int v = 0; v < kNV; ++v) {
-    float u[kVec];
     In::unpack(gate[v], y[v]);
-    In::unpack(up[v], u);
+    if constexpr (kSiluQuickDivision) {
 #pragma unroll
-    for (int i = 0; i < kVec; ++i) y[v][i] = gq_silu_mul(y[v][i], u[i]);
-    a = fmaxf(a, abs_max_tree(y[v]));
+      for (int i = 0; i < kVec; ++i) quick &= silu_quick_ok(y[v][i]);
+    }
+  }
+  // Per lane, not per warp: a lane with a large or non-finite gate takes
+  // the IEEE division alone (silu_division.cuh); both give the same bits.
+  float a = 0.f;
+  const auto apply = [&](auto silu_mul) {
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      float u[kVec];
+      In::unpack(up[v], u);
+#pragma unroll
+      for (int i = 0; i < kVec; ++i) y[v][i] = silu_mul(y[v][i], u[i]);
+      a = fmaxf(a, abs_max_tree(y[v]));
+    }
+  };
+  if (quick) {
+    apply([](float g, float u) { return silu_mul_quick(g, u); });
+  } else {
+    apply([](float g, float u) { return gq_silu_mul(g, u); });
   }
   a = group_max(a, lanes);
   const float s = group_scale<kPow2>(p, a);
@@ -189,7 +227,10 @@ __global__ void __launch_bounds__(kBlockThreads)
     // masked call with half its rows valid ran at 33% of the valid bytes'
     // copy against 77% unmasked). A warp none of whose items writes skips
     // it; the test is warp-wide because the group maximum's shuffles are.
-    if (!warp_any(f.writes)) continue;
+    if (!warp_any(f.writes)) {
+      base = skip_masked_rows(fp, base, sub_stride, kWarpSize >> p.lanes_log2);
+      continue;
+    }
     const KernelParams pe =
         expert_view(fp, f.has_data ? f.expert : 0, kBytesIn);
     const ItemPos<kMaxChunk> pos = as_item<kMaxChunk>(f);
@@ -305,7 +346,10 @@ __global__ void __launch_bounds__(kBlockThreads)
   for (int64_t base = warp_first / kLanes; base < p.items;
        base += sub_stride) {
     const FusedPos pos = fused_locate(fp, base + sub_in_warp);
-    if (!warp_any(pos.writes)) continue;  // as in fused_vec_kernel
+    if (!warp_any(pos.writes)) {  // as in fused_vec_kernel
+      base = skip_masked_rows(fp, base, sub_stride, kWarpSize / kLanes);
+      continue;
+    }
     const int64_t e = pos.has_data ? pos.expert : 0;
     const int64_t r = pos.has_data ? pos.row : 0;
     const void* xrow = static_cast<const char*>(p.x) +

@@ -26,7 +26,8 @@ namespace gpu {
 // one resident wave of a grid-stride loop; bps: the chunk shrinks while the
 // grid would have fewer than this many blocks per SM; small=0 restores the
 // plans from before the small kernels (quant_vec_kernel and four-group
-// fused items); packed=word writes packed scales a word per item.
+// fused items); packed=word writes packed scales a word per item; mgrid=full
+// gives masked calls a sub-group per item.
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
 // block scheduler balances the tail that a fixed wave leaves. Every value
@@ -48,6 +49,13 @@ struct LaunchTuning {
   // bf16, K = 7168): M = 1 95% of copy against 83%, M = 64 94% against 85%,
   // and no shape slower; packed=word turns it off.
   bool packed_bytes = true;
+  // Masked calls run one resident wave of the grid-stride loop, whose warps
+  // jump over masked rows (fused_kernel.cuh, skip_masked_rows), instead of
+  // a sub-group per item: with a sub-group per item, every masked item is
+  // a block launched only to find it has nothing to do (H100, E = 8,
+  // T = 4096, half of each expert's rows valid: plain row 80% of the valid
+  // rows' copy). mgrid=full restores a sub-group per item.
+  bool masked_full_grid = false;
 };
 
 inline LaunchTuning parse_tuning(const char* text) {
@@ -76,6 +84,8 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.small_kernel = val == "1";
     } else if (key == "packed" && (val == "word" || val == "byte")) {
       t.packed_bytes = val == "byte";
+    } else if (key == "mgrid" && (val == "wave" || val == "full")) {
+      t.masked_full_grid = val == "full";
     }
     pos = end + 1;
   }
@@ -95,6 +105,7 @@ struct LaunchPlan {
   int64_t chunks_per_row = 0;
   int64_t items = 0;
   int64_t blocks = 0;  // one sub-group per item; capped at launch
+  bool one_wave = false;  // capped at one resident wave (grid-stride loop)
 };
 
 inline int input_bytes(InputFormat f) {
@@ -161,13 +172,14 @@ inline int64_t blocks_for(int64_t items, int lanes) {
 }
 
 // The blocks a launch gets: one sub-group per item, or for a kernel with a
-// grid-stride loop (loops) under grid=wave, or with more blocks than a
-// launch takes, at most one resident wave (`wave` blocks). A kernel without
+// grid-stride loop (loops) under grid=wave, for a one_wave plan, or with
+// more blocks than a launch takes, at most one resident wave (`wave`
+// blocks). A kernel without
 // the loop (the small kernels) always gets every block: capping it would
 // leave items unwritten.
 inline int64_t launch_blocks(const LaunchPlan& plan, int64_t wave, bool loops) {
   if (!loops) return plan.blocks;
-  if (!tuning().full_grid || plan.blocks > INT32_MAX) {
+  if (!tuning().full_grid || plan.one_wave || plan.blocks > INT32_MAX) {
     return plan.blocks < wave ? plan.blocks : wave;
   }
   return plan.blocks;
@@ -392,6 +404,7 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
                          p.m * p.groups_per_row <= kFusedOneGroupMaxGroups;
   plan_items(p, sm_count, *rows * p.experts, &plan,
              one_group ? 1 : tuning().chunk);
+  plan.one_wave = p.masked() && !tuning().masked_full_grid;
   if (packed && one_group && plan.vectorized) {
     // A word's four groups are no longer one sub-group's serial work (H100,
     // M = 1: 11.3 us packed against 5.8 us row-major).

@@ -167,6 +167,8 @@ void masked_calls_count_all_experts() {
   expect(rows == 4096, "masked: an expert's rows");
   expect(plan.nv == 2, "masked, not fused: the plain rule (two vectors per lane)");
   expect(plan.items == 8 * 4096 * 14, "masked: items over all experts");
+  expect(plan.one_wave && gpu::launch_blocks(plan, 1056, true) == 1056,
+         "masked: one resident wave, whose warps jump over masked rows");
   p.fuse_silu_and_mul = true;
   const gpu::LaunchPlan fused = gpu::plan_fused(p, kSms, &rows);
   expect(fused.nv == 1, "fused: one gate and one up vector per lane");
@@ -222,6 +224,10 @@ void small_kernels_get_every_block() {
   expect(gpu::launch_blocks(plan, 1056, false) == 5000,
          "a kernel without a grid-stride loop gets one block per item group");
   expect(gpu::launch_blocks(plan, 1056, true) == 5000, "default: the full grid");
+  plan.one_wave = true;
+  expect(gpu::launch_blocks(plan, 1056, true) == 1056, "one_wave: one resident wave");
+  expect(gpu::launch_blocks(plan, 1056, false) == 5000, "one_wave never caps a loop-free kernel");
+  plan.one_wave = false;
   plan.blocks = int64_t{1} << 32;
   expect(gpu::launch_blocks(plan, 1056, true) == 1056,
          "more blocks than a launch takes: one resident wave of the loop");
@@ -234,6 +240,8 @@ void tuning_defaults_and_overrides() {
   expect(!gpu::parse_tuning("small=0").small_kernel, "small=0 turns the small kernel off");
   expect(none.packed_bytes && !gpu::parse_tuning("packed=word").packed_bytes,
          "packed scales a byte per group by default; packed=word a word per item");
+  expect(!none.masked_full_grid && gpu::parse_tuning("mgrid=full").masked_full_grid,
+         "masked calls: one resident wave by default; mgrid=full a sub-group per item");
   const gpu::LaunchTuning t = gpu::parse_tuning("vpl=2,grid=wave,small=bogus");
   expect(t.vectors_per_lane == 2 && !t.full_grid && t.small_kernel,
          "overrides apply one by one; an unknown value leaves the default");
