@@ -18,7 +18,6 @@
 
 #include "gpu/device/portability.h"
 #include "gpu/device/quant_kernel.cuh"
-#include "gpu/device/silu_division.cuh"
 #include "csrc/quant_math.h"
 
 namespace groupquant {
@@ -97,10 +96,9 @@ __device__ inline FusedPos fused_locate(const FusedParams& fp, int64_t item) {
 // the end). An expert's masked rows are its last ones, so every item from
 // base to the end of base's expert is masked too: the warp skips the
 // iterations whose whole item range [b, b + subs) lies before the next
-// expert's first item instead of visiting each (on the H100, a masked call
-// with half of every expert's rows valid spent about a fifth of its time
-// visiting masked items). b keeps base's residue modulo the stride, so
-// every item is still visited by the sub-group that would have visited it.
+// expert's first item instead of visiting each. b keeps base's residue
+// modulo the stride, so every item is still visited by the sub-group that
+// would have visited it. Only one_wave plans (launch_plan.h) loop.
 __device__ inline int64_t skip_masked_rows(const FusedParams& fp, int64_t base,
                                            int64_t stride, int64_t subs) {
   if (fp.masked_m == nullptr || base >= fp.k.items) return base;
@@ -154,32 +152,15 @@ __device__ inline float fused_group(const Params& p, int lanes, bool in_chunk,
   constexpr int kVec = 16 / In::kBytes;
   if (!in_chunk) return 0.f;  // uniform: shuffles stay converged
   float y[kNV][kVec];
-  bool quick = kSiluQuickDivision;
+  float a = 0.f;
 #pragma unroll
   for (int v = 0; v < kNV; ++v) {
+    float u[kVec];
     In::unpack(gate[v], y[v]);
-    if constexpr (kSiluQuickDivision) {
+    In::unpack(up[v], u);
 #pragma unroll
-      for (int i = 0; i < kVec; ++i) quick &= silu_quick_ok(y[v][i]);
-    }
-  }
-  // Per lane, not per warp: a lane with a large or non-finite gate takes
-  // the IEEE division alone (silu_division.cuh); both give the same bits.
-  float a = 0.f;
-  const auto apply = [&](auto silu_mul) {
-#pragma unroll
-    for (int v = 0; v < kNV; ++v) {
-      float u[kVec];
-      In::unpack(up[v], u);
-#pragma unroll
-      for (int i = 0; i < kVec; ++i) y[v][i] = silu_mul(y[v][i], u[i]);
-      a = fmaxf(a, abs_max_tree(y[v]));
-    }
-  };
-  if (quick) {
-    apply([](float g, float u) { return silu_mul_quick(g, u); });
-  } else {
-    apply([](float g, float u) { return gq_silu_mul(g, u); });
+    for (int i = 0; i < kVec; ++i) y[v][i] = gq_silu_mul(y[v][i], u[i]);
+    a = fmaxf(a, abs_max_tree(y[v]));
   }
   a = group_max(a, lanes);
   const float s = group_scale<kPow2>(p, a);

@@ -27,7 +27,7 @@ namespace gpu {
 // grid would have fewer than this many blocks per SM; small=0 restores the
 // plans from before the small kernels (quant_vec_kernel and four-group
 // fused items); packed=word writes packed scales a word per item; mgrid=full
-// gives masked calls a sub-group per item.
+// gives every masked call a sub-group per item.
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
 // block scheduler balances the tail that a fixed wave leaves. Every value
@@ -49,12 +49,16 @@ struct LaunchTuning {
   // bf16, K = 7168): M = 1 95% of copy against 83%, M = 64 94% against 85%,
   // and no shape slower; packed=word turns it off.
   bool packed_bytes = true;
-  // Masked calls run one resident wave of the grid-stride loop, whose warps
-  // jump over masked rows (fused_kernel.cuh, skip_masked_rows), instead of
-  // a sub-group per item: with a sub-group per item, every masked item is
-  // a block launched only to find it has nothing to do (H100, E = 8,
-  // T = 4096, half of each expert's rows valid: plain row 80% of the valid
-  // rows' copy). mgrid=full restores a sub-group per item.
+  // Masked calls (except plain packed ones) run one resident wave of the
+  // grid-stride loop, whose warps jump over masked rows (fused_kernel.cuh,
+  // skip_masked_rows), instead of a sub-group per item, where every masked
+  // item is a block launched only to find it has nothing to do. H100, E =
+  // 8, T = 4096, half of each expert's rows valid, same run
+  // (docs/h100/2026-12-06-s22/call2/fused_sweep_new_{a,mgrid_full}.json):
+  // plain row K = 7168 154 -> 131 us (79% -> 93% of the valid rows' copy),
+  // fused H = 2048 row 99.8 -> 97.4 us, packed 95.0 -> 90.6 us; plain packed
+  // (four groups a word per item) went the other way, 132 -> 138 us, and
+  // keeps the full grid. mgrid=full gives every masked call the full grid.
   bool masked_full_grid = false;
 };
 
@@ -404,7 +408,8 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
                          p.m * p.groups_per_row <= kFusedOneGroupMaxGroups;
   plan_items(p, sm_count, *rows * p.experts, &plan,
              one_group ? 1 : tuning().chunk);
-  plan.one_wave = p.masked() && !tuning().masked_full_grid;
+  plan.one_wave = p.masked() && (p.fuse_silu_and_mul || !packed) &&
+                  !tuning().masked_full_grid;
   if (packed && one_group && plan.vectorized) {
     // A word's four groups are no longer one sub-group's serial work (H100,
     // M = 1: 11.3 us packed against 5.8 us row-major).

@@ -169,6 +169,17 @@ void masked_calls_count_all_experts() {
   expect(plan.items == 8 * 4096 * 14, "masked: items over all experts");
   expect(plan.one_wave && gpu::launch_blocks(plan, 1056, true) == 1056,
          "masked: one resident wave, whose warps jump over masked rows");
+  QuantProblem packed_masked = problem(4096, 7168, true);
+  packed_masked.masked_m = p.masked_m;
+  packed_masked.experts = 8;
+  packed_masked.x_expert_stride = p.x_expert_stride;
+  packed_masked.q_expert_stride = p.q_expert_stride;
+  packed_masked.s_expert_stride = 14 * 4096;
+  expect(!gpu::plan_fused(packed_masked, kSms, &rows).one_wave,
+         "masked plain packed: the full grid");
+  packed_masked.fuse_silu_and_mul = true;
+  expect(gpu::plan_fused(packed_masked, kSms, &rows).one_wave,
+         "masked fused packed: one resident wave");
   p.fuse_silu_and_mul = true;
   const gpu::LaunchPlan fused = gpu::plan_fused(p, kSms, &rows);
   expect(fused.nv == 1, "fused: one gate and one up vector per lane");
