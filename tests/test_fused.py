@@ -113,6 +113,18 @@ def test_masked_runs_longer_than_the_grid(fused, device, gen):
         fu.check(x, 128, torch.float8_e4m3fn, layout, ue8m0, fused, mm, "long masked runs")
 
 
+@pytest.mark.gpu_only
+def test_fused_past_2_pow_17_groups(device, gen):
+    """Past 2^17 groups fused calls with strided scales take two vectors per
+    lane (wide_fused_rows in gpu/launch/launch_plan.h), masked ones too."""
+    x = _gate_up((1100,), 16384, torch.bfloat16, gen, device)
+    for layout, ue8m0 in (("row", False), ("tma", True), ("packed", True)):
+        fu.check(x, 128, torch.float8_e4m3fn, layout, ue8m0, context="2^17+ groups")
+    x = _gate_up((2, 600), 16384, torch.bfloat16, gen, device)
+    fu.check(x, 128, torch.float8_e4m3fn, "col", False, masked_m=_masked_m([600, 257], device),
+             context="2^17+ groups, masked")
+
+
 NON_FINITE = [float("nan"), float("inf"), float("-inf"), 0.0, -0.0, 1.0, -1.0, 88.0, -88.0, 89.5, -89.5,
               104.5, -104.5, 3e38, -3e38, 1e-40, -1e-40]
 

@@ -18,6 +18,7 @@
 
 #include "gpu/device/portability.h"
 #include "gpu/device/quant_kernel.cuh"
+#include "gpu/device/silu_division.cuh"
 #include "csrc/quant_math.h"
 
 namespace groupquant {
@@ -152,15 +153,36 @@ __device__ inline float fused_group(const Params& p, int lanes, bool in_chunk,
   constexpr int kVec = 16 / In::kBytes;
   if (!in_chunk) return 0.f;  // uniform: shuffles stay converged
   float y[kNV][kVec];
-  float a = 0.f;
+  bool quick = kSiluQuickDivision;
 #pragma unroll
   for (int v = 0; v < kNV; ++v) {
-    float u[kVec];
     In::unpack(gate[v], y[v]);
-    In::unpack(up[v], u);
+    if constexpr (kSiluQuickDivision) {
 #pragma unroll
-    for (int i = 0; i < kVec; ++i) y[v][i] = gq_silu_mul(y[v][i], u[i]);
-    a = fmaxf(a, abs_max_tree(y[v]));
+      for (int i = 0; i < kVec; ++i) quick &= silu_quick_ok(y[v][i]);
+    }
+  }
+  float a = 0.f;
+  const auto apply = [&](auto div) {
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      float u[kVec];
+      In::unpack(up[v], u);
+#pragma unroll
+      for (int i = 0; i < kVec; ++i) y[v][i] = silu_mul_by(y[v][i], u[i], div);
+      a = fmaxf(a, abs_max_tree(y[v]));
+    }
+  };
+  // The division choice is per warp (silu_division.cuh): a warp holding any
+  // gate outside the quick range runs the wide division on every lane
+  // rather than both paths (per lane, the bench's heavy channels made 5%
+  // of the warp-group steps at 16384 x 7168 run both).
+  if constexpr (!kSiluQuickDivision) {
+    apply([](float g, float d) { return gq_div_rn(g, d); });
+  } else if (warp_all(quick)) {
+    apply([](float g, float d) { return silu_div_quick(g, d); });
+  } else {
+    apply([](float g, float d) { return silu_div_wide(g, d); });
   }
   a = group_max(a, lanes);
   const float s = group_scale<kPow2>(p, a);

@@ -123,6 +123,15 @@ __device__ inline bool warp_any(bool pred) {
 #endif
 }
 
+// Whether `pred` holds on every lane of the warp; every lane must call it.
+__device__ inline bool warp_all(bool pred) {
+#if GQ_PLATFORM_HIP
+  return __all(pred);
+#else
+  return __all_sync(0xFFFFFFFFu, pred);
+#endif
+}
+
 // 16-byte global load of read-only input: one LDG.128 (CUDA) /
 // global_load_dwordx4 (AMD). The caller guarantees 16-byte alignment.
 // -DGQ_LOAD_L2_PREFETCH (CUDA, sm_80+) adds the no-L1-allocate and 256-byte

@@ -357,12 +357,14 @@ inline void packed_by_bytes(const QuantProblem& p, LaunchPlan* plan) {
 // rather than risk spills.
 // Masked calls without the fusion are the plain op per expert and take the
 // plain rule for vectors per lane over all experts' groups; fused ones hold
-// gate and up vectors, one of each per lane where the group allows it.
-inline bool fused_vector_shape(const QuantProblem& p, int sm_count, int* lanes,
-                               int* nv) {
+// gate and up vectors, one of each per lane where the group allows it, two
+// for wide_fused_rows problems (vpl=N in GROUPQUANT_GPU_TUNE asks for N).
+inline bool fused_vector_shape(const QuantProblem& p, int sm_count,
+                               bool wide_rows, int* lanes, int* nv) {
   const int64_t min_vectors =
       p.fuse_silu_and_mul
-          ? 1
+          ? (tuning().vectors_per_lane > 0 ? tuning().vectors_per_lane
+                                           : (wide_rows ? 2 : 1))
           : vectors_per_lane(p.experts * p.m * p.groups_per_row, sm_count);
   if (!vector_shape(p, min_vectors, lanes, nv) || *nv > 2) return false;
   const int64_t in_bytes = input_bytes(p.in_format);
@@ -389,15 +391,37 @@ inline bool fused_one_group_kernel(const LaunchPlan& plan) {
 // 4096 x 2048 (64K groups) and 1024 x 7168, and 5-10% slower
 // at 4096 x 7168 (229K groups) and 16384 rows, where the four-group
 // kernel's loads in flight per lane matter more than its occupancy.
-// Masked calls keep four groups: how many of their rows are valid is known
-// on the device only.
+// Larger ones take wide_fused_rows's shape (two vectors per lane, still one
+// group per item) unless their scales are packed; masked calls of fewer
+// groups keep four groups per item.
 constexpr int64_t kFusedOneGroupMaxGroups = int64_t{1} << 17;
+
+// Fused problems of more than 2^17 groups over all experts, with strided
+// (not packed) scales, take two vectors per lane and one group per item:
+// half the lanes per group, so each group's reduction, scale and
+// reciprocal are shared by twice the elements. Measured on an H100
+// (docs/h100/2026-12-06-s22/call4, fused_sweep vpl=2,chunk=1 against the
+// default, same wheel and call): 16384 x 7168 row 249 -> 225 µs (80% ->
+// 88% of copy), 4096 x 7168 68.3 -> 61.2 µs, 16384 x 2048 78.1 -> 70.4 µs,
+// masked E = 8, T = 4096, H = 2048 96.9 -> 83.7 µs; slower at 64K groups
+// and fewer (4096 x 2048 19.9 -> 22.7 µs: fewer lanes in flight) and for
+// packed scales (16384 x 7168 228 -> 295 µs: their items hold a word's
+// four groups, whose eight vectors per lane spill). vpl=1 restores one
+// vector per lane.
+inline bool wide_fused_rows(const QuantProblem& p) {
+  return p.fuse_silu_and_mul && p.layout != ScaleLayout::kPackedUE8M0 &&
+         tuning().small_kernel && tuning().vectors_per_lane == 0 &&
+         tuning().chunk == kChunk &&
+         p.experts * p.m * p.groups_per_row > kFusedOneGroupMaxGroups;
+}
 
 // plan_launch's choices with experts * rows rows; `rows` is one expert's.
 inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
                              int64_t* rows) {
   LaunchPlan plan;
-  plan.vectorized = fused_vector_shape(p, sm_count, &plan.lanes, &plan.nv);
+  const bool wide = wide_fused_rows(p);
+  plan.vectorized =
+      fused_vector_shape(p, sm_count, wide, &plan.lanes, &plan.nv);
   if (!plan.vectorized) plan.lanes = kGenericLanes;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   // Masked calls never touch the padding rows; unmasked packed ones zero them.
@@ -407,7 +431,7 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
                          tuning().small_kernel && tuning().chunk == kChunk &&
                          p.m * p.groups_per_row <= kFusedOneGroupMaxGroups;
   plan_items(p, sm_count, *rows * p.experts, &plan,
-             one_group ? 1 : tuning().chunk);
+             one_group || (wide && plan.nv == 2) ? 1 : tuning().chunk);
   plan.one_wave = p.masked() && (p.fuse_silu_and_mul || !packed) &&
                   !tuning().masked_full_grid;
   if (packed && one_group && plan.vectorized) {

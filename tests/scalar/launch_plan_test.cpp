@@ -182,18 +182,22 @@ void masked_calls_count_all_experts() {
          "masked fused packed: one resident wave");
   p.fuse_silu_and_mul = true;
   const gpu::LaunchPlan fused = gpu::plan_fused(p, kSms, &rows);
-  expect(fused.nv == 1, "fused: one gate and one up vector per lane");
-  expect(!gpu::fused_one_group_kernel(fused), "masked fused: four-group kernel");
-  for (auto [m, k, one_group] : {std::tuple<int64_t, int64_t, bool>{1, 7168, true},
-                                 {1024, 2048, true}, {1024, 7168, true},
-                                 {4096, 2048, true}, {4096, 7168, false},
-                                 {16384, 2048, false}}) {
+  expect(fused.nv == 2 && gpu::fused_one_group_kernel(fused),
+         "masked fused, 1.8M groups: two vectors per lane, one group per item");
+  p.experts = 2;
+  p.m = 512;  // 57344 groups over both experts
+  const gpu::LaunchPlan few = gpu::plan_fused(p, kSms, &rows);
+  expect(few.nv == 1 && !gpu::fused_one_group_kernel(few),
+         "masked fused, few groups: one vector per lane, four groups per item");
+  for (auto [m, k, nv] : {std::tuple<int64_t, int64_t, int>{1, 7168, 1},
+                          {1024, 2048, 1}, {1024, 7168, 1}, {4096, 2048, 1},
+                          {4096, 7168, 2}, {16384, 2048, 2}}) {
     QuantProblem f = problem(m, k, false);
     f.fuse_silu_and_mul = true;
     const gpu::LaunchPlan plan = gpu::plan_fused(f, kSms, &rows);
-    expect(gpu::fused_one_group_kernel(plan) == one_group &&
-               (plan.chunk == 1) == one_group,
-           "fused, unmasked: one group per item up to 2^17 groups");
+    expect(gpu::fused_one_group_kernel(plan) && plan.chunk == 1 && plan.nv == nv,
+           "fused, unmasked, row scales: one group per item; two vectors per "
+           "lane past 2^17 groups");
   }
   QuantProblem fp = problem(3, 7168, true);  // 4 padded rows, 14 words
   fp.fuse_silu_and_mul = true;

@@ -8,6 +8,7 @@
 # Steps:
 #   divcheck   exhaustive gq_div_by_rcp check (tools/gpu/gpu_division_check.cu)
 #   enccheck   exhaustive hardware-encoder check (tools/gpu/gpu_encode_check.cu)
+#   silucheck  exhaustive silu division check (tools/gpu/gpu_silu_check.cu)
 #   suite      pytest tests --backend=cuda (xdist)
 #   slow       the >2^31-element tests (--run-slow)
 #   sanitize   compute-sanitizer memcheck/initcheck/racecheck over
@@ -54,6 +55,11 @@ for step in "$@"; do
       nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -I. \
         tools/gpu/gpu_encode_check.cu -o /tmp/gq_enccheck || { status=1; continue; }
       /tmp/gq_enccheck | tee "$OUT/encode_check.txt" | tail -5 || status=1
+      ;;
+    silucheck)
+      nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -I. \
+        tools/gpu/gpu_silu_check.cu -o /tmp/gq_silucheck || { status=1; continue; }
+      /tmp/gq_silucheck | tee "$OUT/silu_check.txt" | tail -5 || status=1
       ;;
     suite)
       run_pytest pytest_cuda tests/test_*.py examples/*_test.py --backend=cuda -n 8 -rfE || status=1
