@@ -287,9 +287,8 @@ __global__ void __launch_bounds__(kBlockThreads)
   constexpr int kVec = 16 / In::kBytes;
   const SmallParams& p = fp.k;
   const SmallItem it = small_item(p);  // lanes out of range load zeros
-  const uint32_t lanes = it.lanes, lane = it.lane, row = it.row,
-                 chunk = it.chunk, data_row = it.data_row;
-  const bool active = it.active;
+  const uint32_t lanes = it.lanes, lane = it.lane, chunk = it.chunk,
+                 data_row = it.data_row;
   const bool valid = it.has_data && chunk < p.gpr;  // one group: g0 = chunk
   const char* xg = static_cast<const char*>(p.x) + data_row * p.x_row_bytes +
                    chunk * p.x_group_bytes + lane * 16u;
@@ -300,18 +299,7 @@ __global__ void __launch_bounds__(kBlockThreads)
              chunk * p.group_size + lane * kVec;
   const float s = fused_group<kIn, kOut, 1, kPow2, kClamp, kAlt>(
       p, static_cast<int>(lanes), true, valid, gate, up, qg);
-  if constexpr (kPackedByte) {
-    // chunk: the group's place in the padded row of UE8M0 words.
-    if (active && lane == 0) {
-      store_packed_byte<uint32_t>(p.s, row, chunk, p.packed_col_stride, valid,
-                                  s);
-    }
-  } else {
-    if (valid && lane == 0) {
-      static_cast<float*>(p.s)[row * p.s_row_stride +
-                               chunk * p.s_group_stride] = s;
-    }
-  }
+  store_small_scale<kPackedByte>(p, it, valid, s);
 }
 
 // ---- generic path: any alignment, any group size --------------------------

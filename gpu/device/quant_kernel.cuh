@@ -613,6 +613,28 @@ __device__ inline SmallItem small_item(const SmallParams& p) {
   return it;
 }
 
+// The scale store of a small kernel's one-group item, by lane 0: its byte
+// of the packed UE8M0 word (chunk = the group's place in the padded row of
+// words; padding rows and groups past the row's end store a zero byte), or
+// its float. Shared by quant_small_kernel and fused_small_kernel.
+template <bool kPackedByte>
+__device__ inline void store_small_scale(const SmallParams& p,
+                                         const SmallItem& it, bool valid,
+                                         float s) {
+  if (it.lane != 0) return;
+  if constexpr (kPackedByte) {
+    if (it.active) {
+      store_packed_byte<uint32_t>(p.s, it.row, it.chunk, p.packed_col_stride,
+                                  valid, s);
+    }
+  } else {
+    if (valid) {
+      static_cast<float*>(p.s)[it.row * p.s_row_stride +
+                               it.chunk * p.s_group_stride] = s;
+    }
+  }
+}
+
 template <InputFormat kIn, QuantFormat kOut, int kGroups, bool kPow2,
           bool kClamp, bool kAlt, bool kPackedByte = false>
 __global__ void __launch_bounds__(kBlockThreads)
@@ -651,13 +673,8 @@ __global__ void __launch_bounds__(kBlockThreads)
         one, s[j], p.qmin, p.qmax, qg + j * p.group_size, 0);
   }
   if constexpr (kPackedByte) {
-    // Packed, one group per item (chunk = the group's place in the padded
-    // row of words).
     static_assert(kGroups == 1 && kPow2, "a byte per one-group item");
-    if (active && lane == 0) {
-      store_packed_byte<uint32_t>(p.s, row, chunk, p.packed_col_stride,
-                                  valid[0], s[0]);
-    }
+    store_small_scale<true>(p, it, valid[0], s[0]);
   } else if constexpr (kGroups == kChunk) {
     // Packed: lane 0 writes the word; padding rows and groups past the row's
     // end give zero bytes.
@@ -672,10 +689,7 @@ __global__ void __launch_bounds__(kBlockThreads)
     }
   } else {
     static_assert(kGroups == 1, "strided items are one group");
-    if (valid[0] && lane == 0) {
-      static_cast<float*>(p.s)[row * p.s_row_stride +
-                               g0 * p.s_group_stride] = s[0];
-    }
+    store_small_scale<false>(p, it, valid[0], s[0]);
   }
 }
 
