@@ -328,10 +328,17 @@ GQ_HOST_DEVICE inline float gq_exp(float x) {
 // y = silu(g) * u = (g / (1 + e(-g))) * u, each step one IEEE operation.
 // Non-finite inputs follow IEEE through the same steps, with e's saturation:
 // silu(+Inf) = +Inf / 1 = +Inf, silu(-Inf) = -Inf / 3.4e38 = -Inf,
-// silu(NaN) = NaN, and 0 * Inf = NaN.
-GQ_HOST_DEVICE inline float gq_silu_mul(float g, float u) {
+// silu(NaN) = NaN, and 0 * Inf = NaN. `div(g, d)` must be RN(g / d): the
+// CUDA kernels pass sequences checked equal to it (gpu/device/
+// silu_division.cuh); gq_silu_mul passes gq_div_rn.
+template <typename Div>
+GQ_HOST_DEVICE inline float gq_silu_mul_by(float g, float u, Div div) {
   const float d = gq_add_rn(1.0f, gq_exp(-g));
-  return gq_mul_rn(gq_div_rn(g, d), u);
+  return gq_mul_rn(div(g, d), u);
+}
+
+GQ_HOST_DEVICE inline float gq_silu_mul(float g, float u) {
+  return gq_silu_mul_by(g, u, [](float a, float b) { return gq_div_rn(a, b); });
 }
 
 }  // namespace groupquant

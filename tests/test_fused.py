@@ -98,11 +98,12 @@ def test_fused_larger(device, gen):
 
 
 @pytest.mark.parametrize("fused", [True, False])
-def test_masked_runs_longer_than_the_grid(fused, device, gen):
-    """Masked runs of thousands of rows, longer than one sweep of a GPU grid,
-    so a warp that finds only masked items jumps ahead (skip_masked_rows in
-    fused_kernel.cuh) instead of visiting each: one masked row, most of an
-    expert, a whole expert, half of one."""
+def test_masked_long_runs(fused, device, gen):
+    """Masked runs of thousands of rows (one masked row, most of an expert, a
+    whole expert, half of one) under the one-wave grid of masked calls. On
+    an H100 these items fit one sweep of that grid; the jump over masked
+    rows (skip_masked_rows in fused_kernel.cuh) needs runs longer than its
+    stride, which test_fused_past_2_pow_17_groups's masked call has."""
     e, t = 4, 2048
     mm = _masked_m([t - 1, 100, 0, t // 2], device)
     if fused:
@@ -116,7 +117,10 @@ def test_masked_runs_longer_than_the_grid(fused, device, gen):
 @pytest.mark.gpu_only
 def test_fused_past_2_pow_17_groups(device, gen):
     """Past 2^17 groups fused calls with strided scales take two vectors per
-    lane (wide_fused_rows in gpu/launch/launch_plan.h), masked ones too."""
+    lane (wide_fused_rows in gpu/launch/launch_plan.h), masked ones too. The
+    masked call's second expert has 343 masked rows (43904 one-group
+    items), more than one stride of its one-wave grid on an H100 (about
+    34K items), so warps jump over them (skip_masked_rows)."""
     x = _gate_up((1100,), 16384, torch.bfloat16, gen, device)
     for layout, ue8m0 in (("row", False), ("tma", True), ("packed", True)):
         fu.check(x, 128, torch.float8_e4m3fn, layout, ue8m0, context="2^17+ groups")

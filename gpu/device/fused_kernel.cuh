@@ -169,7 +169,7 @@ __device__ inline float fused_group(const Params& p, int lanes, bool in_chunk,
       float u[kVec];
       In::unpack(up[v], u);
 #pragma unroll
-      for (int i = 0; i < kVec; ++i) y[v][i] = silu_mul_by(y[v][i], u[i], div);
+      for (int i = 0; i < kVec; ++i) y[v][i] = gq_silu_mul_by(y[v][i], u[i], div);
       a = fmaxf(a, abs_max_tree(y[v]));
     }
   };

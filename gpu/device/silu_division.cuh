@@ -59,12 +59,5 @@ __device__ inline float silu_div_wide(float g, float d) {
   return silu_div_quick(gq_mul_rn(g, c), gq_mul_rn(d, c));
 }
 
-// gq_silu_mul (csrc/quant_math.h) with the division by `div`.
-template <typename Div>
-__device__ inline float silu_mul_by(float g, float u, Div div) {
-  const float d = gq_add_rn(1.0f, gq_exp(-g));
-  return gq_mul_rn(div(g, d), u);
-}
-
 }  // namespace gpu
 }  // namespace groupquant
