@@ -22,6 +22,8 @@
 #   fused      the fuse_silu_and_mul / masked_m tests (tests/test_fused*.py)
 #   fusedsan   compute-sanitizer memcheck/initcheck over tests/test_fused.py
 #   fusedncu   Nsight Compute on the fused kernel at M = 16384, H = 7168
+#   fusedstall the fused kernel's stall reasons per issued instruction (ncu)
+#              at 16384 x 7168 row, 16384 x 7168 packed and 4096 x 7168 row
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 WHEEL_DIR=$1
@@ -173,6 +175,22 @@ for _ in range(2): groupquant.per_token_group_quant_fp8(x, 128, fuse_silu_and_mu
 torch.cuda.synchronize()" >"$OUT/ncu_fused.txt" 2>&1 || status=1
       grep -E "Duration|DRAM Throughput|Issue Slots Busy|Achieved Occupancy|Registers Per|Executed Ipc" \
         "$OUT/ncu_fused.txt" | head -30
+      ;;
+    fusedstall)
+      ncu --clock-control none --section SpeedOfLight --section Occupancy \
+        --section LaunchStats --section WarpStateStats --section SchedulerStats \
+        --metrics "regex:^smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio$" \
+        -k regex:fused_ --launch-count 3 python3 -c "
+import torch, groupquant
+for m, packed in ((16384, False), (16384, True), (4096, False)):
+    x = torch.randn(m, 2 * 7168, device='cuda', dtype=torch.bfloat16)
+    if packed:
+        groupquant.per_token_group_quant_8bit_packed(x, 128, fuse_silu_and_mul=True)
+    else:
+        groupquant.per_token_group_quant_fp8(x, 128, fuse_silu_and_mul=True)
+torch.cuda.synchronize()" >"$OUT/ncu_fused_stall.txt" 2>&1 || status=1
+      grep -E "fused_|Duration|DRAM Throughput|Registers Per|Achieved Occupancy|Issued Warp Per|stalled_(long|wait|math|short|no_inst|not_sel|lg|barrier|mio|dispatch|branch|selected)" \
+        "$OUT/ncu_fused_stall.txt" | head -90
       ;;
     *)
       echo "unknown step $step"; status=2
