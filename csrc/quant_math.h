@@ -304,13 +304,9 @@ GQ_HOST_DEVICE inline float gq_fma_rn(float a, float b, float c) {
 #endif
 }
 
-GQ_HOST_DEVICE inline float gq_exp(float x) {
-  // Compare-and-select rather than fminf/fmaxf: libm's fminf turns a
-  // signaling NaN into a quiet NaN instead of returning the other operand.
-  const float hi = gq_bits_float(detail::kExpHiBits);
-  const float lo = gq_bits_float(detail::kExpLoBits);
-  float xc = x < hi ? x : hi;  // NaN -> hi
-  xc = xc > lo ? xc : lo;
+// Steps 2-6 of e for an xc already in [LO, HI] (step 1 is then the
+// identity): gq_exp's value there, for callers that know the range.
+GQ_HOST_DEVICE inline float gq_exp_in_range(float xc) {
   const float t = gq_fma_rn(xc, gq_bits_float(detail::kExpLog2eBits), 12582912.0f);
   const float nf = gq_sub_rn(t, 12582912.0f);
   float r = gq_fma_rn(nf, -gq_bits_float(detail::kExpLn2HiBits), xc);
@@ -325,20 +321,33 @@ GQ_HOST_DEVICE inline float gq_exp(float x) {
   return gq_bits_float(gq_float_bits(er) + (gq_float_bits(t) << 23));
 }
 
+GQ_HOST_DEVICE inline float gq_exp(float x) {
+  // Compare-and-select rather than fminf/fmaxf: libm's fminf turns a
+  // signaling NaN into a quiet NaN instead of returning the other operand.
+  const float hi = gq_bits_float(detail::kExpHiBits);
+  const float lo = gq_bits_float(detail::kExpLoBits);
+  float xc = x < hi ? x : hi;  // NaN -> hi
+  xc = xc > lo ? xc : lo;
+  return gq_exp_in_range(xc);
+}
+
 // y = silu(g) * u = (g / (1 + e(-g))) * u, each step one IEEE operation.
 // Non-finite inputs follow IEEE through the same steps, with e's saturation:
 // silu(+Inf) = +Inf / 1 = +Inf, silu(-Inf) = -Inf / 3.4e38 = -Inf,
-// silu(NaN) = NaN, and 0 * Inf = NaN. `div(g, d)` must be RN(g / d): the
-// CUDA kernels pass sequences checked equal to it (gpu/device/
-// silu_division.cuh); gq_silu_mul passes gq_div_rn.
-template <typename Div>
-GQ_HOST_DEVICE inline float gq_silu_mul_by(float g, float u, Div div) {
-  const float d = gq_add_rn(1.0f, gq_exp(-g));
+// silu(NaN) = NaN, and 0 * Inf = NaN. `div(g, d)` must be RN(g / d) and
+// `exp(x)` gq_exp(x) for the gates it is given: the CUDA kernels pass
+// sequences checked equal to them (gpu/device/silu_division.cuh);
+// gq_silu_mul passes gq_div_rn and gq_exp.
+template <typename Div, typename Exp>
+GQ_HOST_DEVICE inline float gq_silu_mul_by(float g, float u, Div div, Exp exp) {
+  const float d = gq_add_rn(1.0f, exp(-g));
   return gq_mul_rn(div(g, d), u);
 }
 
 GQ_HOST_DEVICE inline float gq_silu_mul(float g, float u) {
-  return gq_silu_mul_by(g, u, [](float a, float b) { return gq_div_rn(a, b); });
+  return gq_silu_mul_by(
+      g, u, [](float a, float b) { return gq_div_rn(a, b); },
+      [](float x) { return gq_exp(x); });
 }
 
 }  // namespace groupquant

@@ -163,13 +163,15 @@ __device__ inline float fused_group(const Params& p, int lanes, bool in_chunk,
     }
   }
   float a = 0.f;
-  const auto apply = [&](auto div) {
+  const auto apply = [&](auto div, auto exp) {
 #pragma unroll
     for (int v = 0; v < kNV; ++v) {
       float u[kVec];
       In::unpack(up[v], u);
 #pragma unroll
-      for (int i = 0; i < kVec; ++i) y[v][i] = gq_silu_mul_by(y[v][i], u[i], div);
+      for (int i = 0; i < kVec; ++i) {
+        y[v][i] = gq_silu_mul_by(y[v][i], u[i], div, exp);
+      }
       a = fmaxf(a, abs_max_tree(y[v]));
     }
   };
@@ -177,12 +179,14 @@ __device__ inline float fused_group(const Params& p, int lanes, bool in_chunk,
   // gate outside the quick range runs the wide division on every lane
   // rather than both paths (per lane, the bench's heavy channels made 5%
   // of the warp-group steps at 16384 x 7168 run both).
+  const auto exp_any = [](float x) { return gq_exp(x); };
   if constexpr (!kSiluQuickDivision) {
-    apply([](float g, float d) { return gq_div_rn(g, d); });
+    apply([](float g, float d) { return gq_div_rn(g, d); }, exp_any);
   } else if (warp_all(quick)) {
-    apply([](float g, float d) { return silu_div_quick(g, d); });
+    apply([](float g, float d) { return silu_div_quick(g, d); },
+          [](float x) { return silu_exp_quick(x); });
   } else {
-    apply([](float g, float d) { return silu_div_wide(g, d); });
+    apply([](float g, float d) { return silu_div_wide(g, d); }, exp_any);
   }
   a = group_max(a, lanes);
   const float s = group_scale<kPow2>(p, a);

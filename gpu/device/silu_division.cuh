@@ -12,6 +12,9 @@
 // g > kSiluQuickGateMin the divisor d = 1 + e(-g) lies in [1, 1 + e(87)],
 // its reciprocal is a normal float and no step overflows; below about
 // -87.34 the reciprocal of d is subnormal and the estimate flushes it.
+// The kernels take it for |g| < kSiluQuickGateMax (silu_quick_ok: one
+// compare of |g|, false for NaN and +-Inf), where e's clamps to [LO, HI]
+// are the identity, so the quick path also skips them (silu_exp_quick).
 // silu_div_wide covers every finite gate: below the bound it divides
 // g * 2^-64 by d * 2^-64 (both exact, the same quotient, now with a normal
 // reciprocal); +-Inf gates (Inf - Inf in the residual) and NaN take the
@@ -32,14 +35,18 @@ namespace gpu {
 // Whether the kernels take the quick division at all (not on HIP).
 constexpr bool kSiluQuickDivision = !GQ_PLATFORM_HIP;
 constexpr float kSiluQuickGateMin = -87.0f;
+constexpr float kSiluQuickGateMax = 87.0f;
 
-// Whether g may take silu_div_quick: kSiluQuickGateMin < g <= FLT_MAX
-// (false for NaN and +-Inf). '&', not '&&': two compares, no branch.
+// Whether g takes the quick path: |g| < 87 (false for NaN and +-Inf).
 __device__ inline bool silu_quick_ok(float g) {
-  return (g > kSiluQuickGateMin) & (g <= 3.40282347e38f);
+  return fabsf(g) < kSiluQuickGateMax;
 }
 
-// RN(g / d) for the d = 1 + e(-g) of a gate with silu_quick_ok(g).
+// gq_exp(x) for |x| < 87: inside [LO, HI] = [-87.34, 88.72], so e's clamps
+// are the identity and only its steps 2-6 run.
+__device__ inline float silu_exp_quick(float x) { return gq_exp_in_range(x); }
+
+// RN(g / d) for the d = 1 + e(-g) of a gate g > kSiluQuickGateMin (finite).
 __device__ inline float silu_div_quick(float g, float d) {
 #if GQ_PLATFORM_HIP
   return gq_div_rn(g, d);
