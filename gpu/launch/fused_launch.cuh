@@ -83,21 +83,14 @@ inline Error launch_fused_small(const QuantProblem& p, const LaunchPlan& plan,
   fp.k = make_small_params(p, plan);
   fp.up_bytes = static_cast<uint32_t>(p.k * input_bytes(p.in_format));
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
-  return with_modes<kOut>(p.ue8m0 || packed, mode,
-                          [&](auto pow2, auto clamp, auto alt) {
-    constexpr bool kPow2 = decltype(pow2)::value;
-    constexpr bool kClamp = decltype(clamp)::value;
-    constexpr bool kAlt = decltype(alt)::value;
-    if constexpr (kPow2) {
-      if (packed) {
-        return launch_grid<
-            fused_small_kernel<kIn, kOut, true, kPow2, kClamp, kAlt>, false>(
-            plan, sm_count, stream, fp);
-      }
-    }
+  return with_small_modes<kOut>(p, packed, mode,
+                                [&](auto pow2, auto clamp, auto alt,
+                                    auto packed_byte) {
     return launch_grid<
-        fused_small_kernel<kIn, kOut, false, kPow2, kClamp, kAlt>, false>(
-        plan, sm_count, stream, fp);
+        fused_small_kernel<kIn, kOut, decltype(packed_byte)::value,
+                           decltype(pow2)::value, decltype(clamp)::value,
+                           decltype(alt)::value>,
+        false>(plan, sm_count, stream, fp);
   });
 }
 

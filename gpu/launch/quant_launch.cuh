@@ -97,6 +97,21 @@ inline Error with_modes(bool pow2, const EncodeMode& mode, Launch&& launch) {
   return pow2 ? pick_clamp(std::true_type{}) : pick_clamp(std::false_type{});
 }
 
+// with_modes for the small kernels (UE8M0 whenever the scales are packed),
+// plus whether packed scales go out a byte per group (packed_bytes: a
+// std::true_type, which exists only with UE8M0) or a word per item.
+template <QuantFormat kOut, typename Launch>
+inline Error with_small_modes(const QuantProblem& p, bool packed_bytes,
+                              const EncodeMode& mode, Launch&& launch) {
+  const bool pow2 = p.ue8m0 || p.layout == ScaleLayout::kPackedUE8M0;
+  return with_modes<kOut>(pow2, mode, [&](auto kPow2, auto kClamp, auto kAlt) {
+    if constexpr (decltype(kPow2)::value) {
+      if (packed_bytes) return launch(kPow2, kClamp, kAlt, std::true_type{});
+    }
+    return launch(kPow2, kClamp, kAlt, std::false_type{});
+  });
+}
+
 // One group per item with one vector per lane is what small problems get
 // (plan_launch shrinks the chunk when the grid would not fill the GPU); it
 // has a kernel of its own so that a 1-row call runs only one group's code.
@@ -152,17 +167,16 @@ inline Error launch_small(const QuantProblem& p, const LaunchPlan& plan,
                           const EncodeMode& mode, int sm, Stream st) {
   const SmallParams k = make_small_params(p, plan);
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
-  return with_modes<kOut>(p.ue8m0 || packed, mode,
-                          [&](auto pow2, auto clamp, auto alt) {
+  return with_small_modes<kOut>(p, packed && plan.chunk == 1, mode,
+                                [&](auto pow2, auto clamp, auto alt,
+                                    auto packed_byte) {
     constexpr bool kPow2 = decltype(pow2)::value;
     constexpr bool kClamp = decltype(clamp)::value;
     constexpr bool kAlt = decltype(alt)::value;
-    if constexpr (kPow2) {
-      if (packed && plan.chunk == 1) {  // packed_by_bytes
-        return launch_grid<
-            quant_small_kernel<kIn, kOut, 1, kPow2, kClamp, kAlt, true>,
-            false>(plan, sm, st, k);
-      }
+    if constexpr (decltype(packed_byte)::value) {  // packed_by_bytes
+      return launch_grid<
+          quant_small_kernel<kIn, kOut, 1, kPow2, kClamp, kAlt, true>, false>(
+          plan, sm, st, k);
     }
     if (packed) {
       return launch_grid<
