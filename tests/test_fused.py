@@ -129,7 +129,7 @@ def test_fused_past_2_pow_17_groups(device, gen):
              context="2^17+ groups, masked")
 
 
-STAGED_CASES = {
+WIDE_CASES = {
     torch.bfloat16: [(torch.float8_e4m3fn, "col", True), (torch.int8, "packed", True)],
     torch.float16: [(torch.float8_e4m3fnuz, "tma", False), (torch.float8_e4m3fn, "packed", True)],
     torch.float32: [(torch.int8, "row", False), (torch.float8_e4m3fnuz, "packed", True)],
@@ -138,21 +138,20 @@ STAGED_CASES = {
 
 @pytest.mark.gpu_only
 @pytest.mark.parametrize("in_dtype", IN_DTYPES, ids=lambda d: str(d).replace("torch.", ""))
-def test_staged_fused_kernel(in_dtype, device, gen):
-    """Fused calls past 2^17 groups run fused_staged_kernel on CUDA (the
-    next item's gate and up copied to shared memory while the current one
-    is computed; gpu/device/fused_staged_kernel.cuh): every input dtype
-    (float32 groups take 16 lanes of two vectors, 16-bit ones 8), both FP8
-    formats and int8, each scale layout, rows padded in a larger buffer,
-    and a masked call whose masked runs are longer than the grid's stride."""
+def test_fused_past_2_pow_17_groups_every_dtype(in_dtype, device, gen):
+    """The large fused plans (wide_fused_rows: two vectors per lane, one
+    group per item; packed: four-group items) for every input dtype
+    (float32 groups take 16 lanes, 16-bit ones 8), both FP8 formats and
+    int8, each scale layout, rows padded in a larger buffer, and a masked
+    call whose masked runs are longer than the one-wave grid's stride."""
     h = 16384
     x = _gate_up((1025,), 2 * h, in_dtype, gen, device)[:, :2 * h]  # 131200 groups, rows 4H apart
-    for out, layout, ue8m0 in STAGED_CASES[in_dtype]:
-        fu.check(x, 128, out, layout, ue8m0, context="staged, strided rows")
+    for out, layout, ue8m0 in WIDE_CASES[in_dtype]:
+        fu.check(x, 128, out, layout, ue8m0, context="2^17+ groups, strided rows")
     x = _gate_up((3, 400), h, in_dtype, gen, device)
-    out, layout, ue8m0 = STAGED_CASES[in_dtype][1]
+    out, layout, ue8m0 = WIDE_CASES[in_dtype][1]
     fu.check(x, 128, out, layout, ue8m0, masked_m=_masked_m([400, 0, 57], device),
-             context="staged, masked")
+             context="2^17+ groups, masked")
 
 
 NON_FINITE = [float("nan"), float("inf"), float("-inf"), 0.0, -0.0, 1.0, -1.0, 88.0, -88.0, 89.5, -89.5,

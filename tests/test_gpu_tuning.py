@@ -21,7 +21,7 @@ import torch
 pytestmark = pytest.mark.gpu_only
 
 TUNES = ["grid=wave", "mgrid=full", "packed=word", "small=0", "chunk=1", "chunk=2", "vpl=1,chunk=1", "vpl=2", "vpl=4",
-         "bps=4", "staged=0"]
+         "bps=4"]
 
 _CHILD = textwrap.dedent("""
     import sys, torch

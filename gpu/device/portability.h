@@ -64,15 +64,6 @@ template <typename Kernel>
 inline Error resident_blocks_per_sm(Kernel kernel, int block, int* n) {
   return cudaOccupancyMaxActiveBlocksPerMultiprocessor(n, kernel, block, 0);
 }
-// Asks for the largest shared-memory share of the L1/shared split for a
-// kernel whose blocks each hold tens of KiB of shared memory, so the split
-// never caps its resident blocks below what its registers allow.
-template <typename Kernel>
-inline Error prefer_shared_memory(Kernel kernel) {
-  return cudaFuncSetAttribute(kernel,
-                              cudaFuncAttributePreferredSharedMemoryCarveout,
-                              cudaSharedmemCarveoutMaxShared);
-}
 #endif
 
 // Makes `device` current for the launch and restores the caller's device
@@ -157,46 +148,6 @@ __device__ inline uint4 load16(const void* p) {
   return r;
 #else
   return __ldg(static_cast<const uint4*>(p));
-#endif
-}
-
-// Asynchronous 16-byte copies from global to shared memory, for kernels
-// that stage the next item's input while they compute the current one
-// (fused_staged_kernel.cuh). CUDA sm_80+: cp.async.cg (LDGSTS, L2 only),
-// the registers free until the data is read back; `valid` false writes
-// zeros without reading `src` (src-size 0). Elsewhere (HIP, older CUDA) a
-// plain load and store, so the same kernel body is merely synchronous.
-// A thread reads back only the slots it copied itself, which
-// copy_async_wait makes visible to it: no barrier is needed.
-#if !GQ_PLATFORM_HIP && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-#define GQ_COPY_ASYNC 1
-#else
-#define GQ_COPY_ASYNC 0
-#endif
-
-__device__ inline void copy_async16(uint4* smem, const void* src, bool valid) {
-#if GQ_COPY_ASYNC
-  const uint32_t dst = static_cast<uint32_t>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst),
-               "l"(src), "r"(valid ? 16 : 0)
-               : "memory");
-#else
-  *smem = valid ? *static_cast<const uint4*>(src) : make_uint4(0u, 0u, 0u, 0u);
-#endif
-}
-
-// Closes the copies issued since the last commit into one group.
-__device__ inline void copy_async_commit() {
-#if GQ_COPY_ASYNC
-  asm volatile("cp.async.commit_group;" ::: "memory");
-#endif
-}
-
-// Waits until at most kPending committed groups are still in flight.
-template <int kPending>
-__device__ inline void copy_async_wait() {
-#if GQ_COPY_ASYNC
-  asm volatile("cp.async.wait_group %0;" ::"n"(kPending) : "memory");
 #endif
 }
 

@@ -8,7 +8,6 @@
 #include <type_traits>
 
 #include "gpu/device/fused_kernel.cuh"
-#include "gpu/device/fused_staged_kernel.cuh"
 #include "gpu/device/portability.h"
 #include "gpu/launch/quant_launch.cuh"
 #include "csrc/quant_problem.h"
@@ -45,16 +44,6 @@ inline Error launch_fused_typed(const LaunchPlan& plan, const EncodeMode& mode,
     constexpr bool kPow2 = decltype(pow2)::value;
     constexpr bool kClamp = decltype(clamp)::value;
     constexpr bool kAlt = decltype(alt)::value;
-    if constexpr (kFused && kStagedFusedKernel) {
-      if (plan.staged) {
-        constexpr auto kKernel =
-            fused_staged_kernel<kIn, kOut, 2, kPow2, kClamp, kAlt>;
-        // Before launch_grid asks the kernel's residency, once.
-        static const Error carveout = prefer_shared_memory(kKernel);
-        if (carveout != kSuccess) (void)last_error();  // a hint: go on
-        return launch_grid<kKernel>(plan, sm_count, stream, fp);
-      }
-    }
     // kMaxChunk: one group per item (fused_one_group_kernel) or kChunk.
     auto launch_nv = [&](auto max_chunk) {
       constexpr int kMaxChunk = decltype(max_chunk)::value;
@@ -129,7 +118,7 @@ inline Error launch_fused_in(const QuantProblem& p, const LaunchPlan& plan,
 inline Error launch_fused(const QuantProblem& p, Stream stream, int sm_count) {
   if (sm_count < 1) sm_count = 1;
   int64_t rows = 0;
-  const LaunchPlan plan = plan_fused(p, sm_count, &rows, kStagedFusedKernel);
+  const LaunchPlan plan = plan_fused(p, sm_count, &rows);
   if (plan.items == 0) return kSuccess;
   const FusedParams fp = make_fused_params(p, plan, rows);
   EncodeMode mode;

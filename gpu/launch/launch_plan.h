@@ -27,8 +27,7 @@ namespace gpu {
 // grid would have fewer than this many blocks per SM; small=0 restores the
 // plans from before the small kernels (quant_vec_kernel and four-group
 // fused items); packed=word writes packed scales a word per item; mgrid=full
-// gives every masked call a sub-group per item; staged=0 runs large fused
-// calls on fused_vec_kernel instead of fused_staged_kernel.
+// gives every masked call a sub-group per item.
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
 // block scheduler balances the tail that a fixed wave leaves. Every value
@@ -61,10 +60,6 @@ struct LaunchTuning {
   // (four groups a word per item) went the other way, 132 -> 138 us, and
   // keeps the full grid. mgrid=full gives every masked call the full grid.
   bool masked_full_grid = false;
-  // Fused calls of wide_fused_rows's size run fused_staged_kernel (the next
-  // item's input copied to shared memory during the current item's
-  // arithmetic) where the platform has it; staged=0 turns it off.
-  bool staged_fused = true;
 };
 
 inline LaunchTuning parse_tuning(const char* text) {
@@ -95,8 +90,6 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.packed_bytes = val == "byte";
     } else if (key == "mgrid" && (val == "wave" || val == "full")) {
       t.masked_full_grid = val == "full";
-    } else if (key == "staged" && (val == "0" || val == "1")) {
-      t.staged_fused = val == "1";
     }
     pos = end + 1;
   }
@@ -117,7 +110,6 @@ struct LaunchPlan {
   int64_t items = 0;
   int64_t blocks = 0;  // one sub-group per item; capped at launch
   bool one_wave = false;  // capped at one resident wave (grid-stride loop)
-  bool staged = false;    // fused_staged_kernel (plan_fused)
 };
 
 inline int input_bytes(InputFormat f) {
@@ -415,24 +407,19 @@ constexpr int64_t kFusedOneGroupMaxGroups = int64_t{1} << 17;
 // and fewer (4096 x 2048 19.9 -> 22.7 µs: fewer lanes in flight) and for
 // packed scales (16384 x 7168 228 -> 295 µs: their items hold a word's
 // four groups, whose eight vectors per lane spill). vpl=1 restores one
-// vector per lane. Where they run fused_staged_kernel (`staged`), packed
-// calls take the shape too, a byte of the UE8M0 word per item.
-inline bool wide_fused_rows(const QuantProblem& p, bool staged) {
-  return p.fuse_silu_and_mul &&
-         (staged || p.layout != ScaleLayout::kPackedUE8M0) &&
+// vector per lane.
+inline bool wide_fused_rows(const QuantProblem& p) {
+  return p.fuse_silu_and_mul && p.layout != ScaleLayout::kPackedUE8M0 &&
          tuning().small_kernel && tuning().vectors_per_lane == 0 &&
          tuning().chunk == kChunk &&
          p.experts * p.m * p.groups_per_row > kFusedOneGroupMaxGroups;
 }
 
 // plan_launch's choices with experts * rows rows; `rows` is one expert's.
-// can_stage: the platform has fused_staged_kernel (CUDA); wide_fused_rows
-// plans then run it unless staged=0.
 inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
-                             int64_t* rows, bool can_stage = false) {
+                             int64_t* rows) {
   LaunchPlan plan;
-  const bool staged = can_stage && tuning().staged_fused;
-  const bool wide = wide_fused_rows(p, staged);
+  const bool wide = wide_fused_rows(p);
   plan.vectorized =
       fused_vector_shape(p, sm_count, wide, &plan.lanes, &plan.nv);
   if (!plan.vectorized) plan.lanes = kGenericLanes;
@@ -447,10 +434,7 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
              one_group || (wide && plan.nv == 2) ? 1 : tuning().chunk);
   plan.one_wave = p.masked() && (p.fuse_silu_and_mul || !packed) &&
                   !tuning().masked_full_grid;
-  // The staged kernel walks a resident wave: its warps copy ahead.
-  plan.staged = staged && wide && plan.vectorized && plan.nv == 2;
-  plan.one_wave = plan.one_wave || plan.staged;
-  if (packed && (one_group || plan.staged) && plan.vectorized) {
+  if (packed && one_group && plan.vectorized) {
     // A word's four groups are no longer one sub-group's serial work (H100,
     // M = 1: 11.3 us packed against 5.8 us row-major).
     use_packed_byte_grid(p, *rows * p.experts, &plan);

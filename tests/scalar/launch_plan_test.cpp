@@ -212,36 +212,6 @@ void masked_calls_count_all_experts() {
   expect(words.chunk == 4 && words.chunks_per_row == 14,
          "fused packed, large: one item per word");
   expect(!gpu::fused_small_kernel_fits(fbig, words), "fused, four groups: fused_vec_kernel");
-  expect(!words.staged, "without can_stage: never fused_staged_kernel");
-  // CUDA (can_stage): the calls of more than 2^17 groups run the staged
-  // kernel over one resident wave, packed ones a byte of the word per item.
-  const gpu::LaunchPlan staged_words = gpu::plan_fused(fbig, kSms, &rows, true);
-  expect(staged_words.staged && staged_words.one_wave && staged_words.nv == 2 &&
-             staged_words.chunk == 1 && staged_words.chunks_per_row == 56 &&
-             staged_words.items == 4096 * 56,
-         "fused packed, large, staged: two vectors per lane, a byte per item");
-  expect(!gpu::fused_small_kernel_fits(fbig, staged_words), "staged: not the small kernel");
-  QuantProblem frow = problem(16384, 7168, false);
-  frow.fuse_silu_and_mul = true;
-  const gpu::LaunchPlan staged_rows = gpu::plan_fused(frow, kSms, &rows, true);
-  expect(staged_rows.staged && staged_rows.one_wave && staged_rows.nv == 2 &&
-             staged_rows.chunk == 1 && staged_rows.items == 16384 * 56 &&
-             gpu::launch_blocks(staged_rows, 1056, true) == 1056,
-         "fused row, large, staged: one group per item over one wave");
-  QuantProblem fsmall = problem(1024, 2048, false);
-  fsmall.fuse_silu_and_mul = true;
-  expect(!gpu::plan_fused(fsmall, kSms, &rows, true).staged,
-         "fused, 2^15 groups: not staged");
-  QuantProblem plain_masked = p;
-  plain_masked.fuse_silu_and_mul = false;
-  plain_masked.experts = 8;
-  plain_masked.m = 4096;
-  expect(!gpu::plan_fused(plain_masked, kSms, &rows, true).staged,
-         "masked, not fused: never staged");
-  QuantProblem fused_masked = plain_masked;
-  fused_masked.fuse_silu_and_mul = true;
-  expect(gpu::plan_fused(fused_masked, kSms, &rows, true).staged,
-         "masked fused, large: staged");
   QuantProblem row1 = problem(1, 7168, false);
   row1.fuse_silu_and_mul = true;
   const gpu::LaunchPlan r1 = gpu::plan_fused(row1, kSms, &rows);

@@ -29,6 +29,7 @@ struct Counts {
   unsigned long long exp_bad;     // in-range gates whose quick divisor differs
   unsigned long long no_newton_bad;  // in range: the division without its
                                      // Newton step would differ (a probe)
+  unsigned int no_newton_first;      // ... the smallest such pattern
 };
 
 // The quick division without its Newton step (rcp estimate, quotient, one
@@ -45,7 +46,7 @@ __global__ void sweep(Counts* out) {
   unsigned long long in_range = 0, bad = 0, outside_bad = 0;
   unsigned int first = 0xFFFFFFFFu, first_outside = 0xFFFFFFFFu;
   unsigned long long wide_bad = 0, exp_bad = 0, no_newton_bad = 0;
-  unsigned int first_wide = 0xFFFFFFFFu;
+  unsigned int first_wide = 0xFFFFFFFFu, first_no_newton = 0xFFFFFFFFu;
   for (uint64_t i = static_cast<uint64_t>(blockIdx.x) * blockDim.x +
                     threadIdx.x;
        i < (1ull << 32); i += stride) {
@@ -67,6 +68,7 @@ __global__ void sweep(Counts* out) {
       if (__float_as_uint(dq) != __float_as_uint(d)) ++exp_bad;
       if (__float_as_uint(div_no_newton(g, d)) != __float_as_uint(want)) {
         ++no_newton_bad;
+        first_no_newton = min(first_no_newton, bits);
       }
       if (!equal) {
         ++bad;
@@ -82,6 +84,9 @@ __global__ void sweep(Counts* out) {
   if (wide_bad) atomicAdd(&out->wide_bad, wide_bad);
   if (exp_bad) atomicAdd(&out->exp_bad, exp_bad);
   if (no_newton_bad) atomicAdd(&out->no_newton_bad, no_newton_bad);
+  if (first_no_newton != 0xFFFFFFFFu) {
+    atomicMin(&out->no_newton_first, first_no_newton);
+  }
   if (first_wide != 0xFFFFFFFFu) atomicMin(&out->first_wide_bad, first_wide);
   if (outside_bad) atomicAdd(&out->outside_bad, outside_bad);
   if (first != 0xFFFFFFFFu) atomicMin(&out->first_bad, first);
@@ -100,7 +105,8 @@ int main() {
     std::fprintf(stderr, "cudaMalloc failed\n");
     return 2;
   }
-  const Counts init{0, 0, 0, 0xFFFFFFFFu, 0xFFFFFFFFu, 0, 0xFFFFFFFFu, 0, 0};
+  const Counts init{0, 0, 0, 0xFFFFFFFFu, 0xFFFFFFFFu, 0, 0xFFFFFFFFu, 0, 0,
+                    0xFFFFFFFFu};
   cudaMemcpy(dev, &init, sizeof(init), cudaMemcpyHostToDevice);
   sweep<<<132 * 8, 256>>>(dev);
   Counts c;
@@ -119,7 +125,9 @@ int main() {
               gq::gpu::kSiluQuickGateMax, c.bad, c.first_bad, c.exp_bad,
               c.outside_bad, c.first_outside_bad);
   std::printf("probe, not used: without the Newton step %llu in-range "
-              "gates would differ\n", c.no_newton_bad);
+              "gates would differ (first 0x%08x = %.9g)\n", c.no_newton_bad,
+              c.no_newton_first,
+              static_cast<double>(__builtin_bit_cast(float, c.no_newton_first)));
   std::printf("silu_div_wide over all 2^32 gates: %llu differ from __fdiv_rn "
               "(first 0x%08x)\n", c.wide_bad, c.first_wide_bad);
   return c.bad == 0 && c.wide_bad == 0 && c.exp_bad == 0 && c.in_range > 0
