@@ -116,17 +116,25 @@ def test_masked_long_runs(fused, device, gen):
 
 @pytest.mark.gpu_only
 def test_fused_past_2_pow_17_groups(device, gen):
-    """Past 2^17 groups fused calls with strided scales take two vectors per
-    lane (wide_fused_rows in gpu/launch/launch_plan.h), masked ones too. The
-    masked call's second expert has 343 masked rows (43904 one-group
-    items), more than one stride of its one-wave grid on an H100 (about
-    34K items), so warps jump over them (skip_masked_rows)."""
+    """Past 2^17 groups fused calls take two vectors per lane and one group
+    per item (wide_fused_rows in gpu/launch/launch_plan.h), masked ones too,
+    in the loop-free fused_small_kernel (packed: a byte of the word per
+    item). The masked call's second expert has 343 masked rows, so whole
+    warps return at once; under flat=0 (fused_vec_kernel) that is 43904
+    one-group items, more than one stride of its one-wave grid on an H100
+    (about 34K items), so its warps jump over them (skip_masked_rows).
+    Out-of-range masked_m values are clamped on the device on both paths."""
     x = _gate_up((1100,), 16384, torch.bfloat16, gen, device)
     for layout, ue8m0 in (("row", False), ("tma", True), ("packed", True)):
         fu.check(x, 128, torch.float8_e4m3fn, layout, ue8m0, context="2^17+ groups")
     x = _gate_up((2, 600), 16384, torch.bfloat16, gen, device)
     fu.check(x, 128, torch.float8_e4m3fn, "col", False, masked_m=_masked_m([600, 257], device),
              context="2^17+ groups, masked")
+    for layout, ue8m0 in (("row", False), ("packed", True)):
+        fu.check(x, 128, torch.float8_e4m3fn, layout, ue8m0, masked_m=_masked_m([-7, 601], device),
+                 context="2^17+ groups, masked_m out of range")
+        fu.check(x, 128, torch.int8, layout, ue8m0, masked_m=_masked_m([2**31 - 1, -2**31], device),
+                 context="2^17+ groups, masked_m at the int32 limits")
 
 
 WIDE_CASES = {
@@ -140,7 +148,7 @@ WIDE_CASES = {
 @pytest.mark.parametrize("in_dtype", IN_DTYPES, ids=lambda d: str(d).replace("torch.", ""))
 def test_fused_past_2_pow_17_groups_every_dtype(in_dtype, device, gen):
     """The large fused plans (wide_fused_rows: two vectors per lane, one
-    group per item; packed: four-group items) for every input dtype
+    group per item; packed: a byte of the word per item) for every input dtype
     (float32 groups take 16 lanes, 16-bit ones 8), both FP8 formats and
     int8, each scale layout, rows padded in a larger buffer, and a masked
     call whose masked runs are longer than the one-wave grid's stride."""

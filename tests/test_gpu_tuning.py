@@ -21,7 +21,7 @@ import torch
 pytestmark = pytest.mark.gpu_only
 
 TUNES = ["grid=wave", "mgrid=full", "packed=word", "small=0", "chunk=1", "chunk=2", "vpl=1,chunk=1", "vpl=2", "vpl=4",
-         "bps=4"]
+         "bps=4", "flat=0"]
 
 _CHILD = textwrap.dedent("""
     import sys, torch
@@ -46,7 +46,7 @@ _CHILD = textwrap.dedent("""
         for layout, ue8m0 in layouts:
             check(x, 128, torch.float8_e4m3fn, layout, ue8m0, fused=False)
     # Fused: small calls (7 x 384: padding rows and a partial packed word),
-    # and past 2^17 groups (1100 x 16384), where the four-group kernel runs.
+    # and past 2^17 groups (1100 x 16384), where two vectors per lane run.
     for m, h in ((1, 2048), (7, 384), (64, 7168), (1100, 16384)):
         x = torch.randn(m, 2 * h, device=dev, dtype=torch.bfloat16)
         for layout, ue8m0 in layouts:
@@ -56,6 +56,12 @@ _CHILD = textwrap.dedent("""
         x = torch.randn(4, 300, 2 * k if fused else k, device=dev, dtype=torch.bfloat16)
         for layout, ue8m0 in (("row", False), ("packed", True)):
             check(x, 128, torch.float8_e4m3fn, layout, ue8m0, fused=fused, masked_m=mm)
+    # Masked and fused past 2^17 groups (two vectors per lane: the loop-free
+    # kernel, or with flat=0 fused_vec_kernel's one-wave loop).
+    x = torch.randn(2, 600, 2 * 16384, device=dev, dtype=torch.bfloat16)
+    for layout, ue8m0 in (("row", False), ("packed", True)):
+        check(x, 128, torch.float8_e4m3fn, layout, ue8m0,
+              masked_m=torch.tensor([600, 201], dtype=torch.int32, device=dev))
     print("MISMATCH " + " | ".join(bad) if bad else "ALL EXACT")
 """)
 

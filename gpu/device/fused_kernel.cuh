@@ -271,37 +271,92 @@ __global__ void __launch_bounds__(kBlockThreads)
   }
 }
 
-// ---- small unmasked fused problems -----------------------------------------
+// ---- loop-free fused kernel ------------------------------------------------
 //
-// quant_small_kernel's shape for fuse_silu_and_mul without masked_m: one
-// sub-group per one-group item, no grid-stride loop, 32-bit offsets (the
-// host checks they fit), the plain small kernel's parameter block plus the
-// byte offset from gate to up. What a 1-row call runs through cold is then
-// this item's code only, not fused_vec_kernel's 64-bit item walk.
+// quant_small_kernel's shape for fuse_silu_and_mul: one sub-group per
+// one-group item, no grid-stride loop, 32-bit offsets (the host checks that
+// every byte offset of the call, all experts' and the up half's, fits 31
+// bits), the plain small kernel's parameter block plus the fused fields.
+// What a 1-row call runs through cold is then this item's code only, and a
+// large call spends on each item only its two divisions by constants and
+// 32-bit addresses: fused_vec_kernel's per-item walk (loop head, 64-bit
+// positions, the masked-row and expert bookkeeping) was about a quarter of
+// its instructions at 16384 x 7168 (docs/cuda_kernel_notes.md, Session 7),
+// and the fused op is issue-bound. kNV: vectors per lane and group (two
+// for large calls: half the lanes per group share each reduction and
+// scale). kMasked: item = (expert, row, group); rows at or past
+// clamp(masked_m[e], 0, T) read and write nothing, and a warp with no
+// valid row returns at once.
 struct FusedSmallParams {
-  SmallParams k;
-  uint32_t up_bytes;  // H * in_bytes
+  SmallParams k;              // items: over all experts
+  uint32_t up_bytes;          // H * in_bytes
+  const int32_t* masked_m;    // kMasked only
+  FastDivU32 expert_div;      // by items per expert (kMasked only)
+  uint32_t x_expert_bytes;
+  uint32_t q_expert_bytes;
+  uint32_t s_expert_words;
 };
 
-template <InputFormat kIn, QuantFormat kOut, bool kPackedByte, bool kPow2,
-          bool kClamp, bool kAlt>
+// A masked item's place: small_item's fields with the expert split off
+// first, `active` and `has_data` false for masked rows, and the expert's
+// base pointers moved into p.
+__device__ inline SmallItem masked_small_item(const FusedSmallParams& fp,
+                                              SmallParams* p) {
+  SmallItem it;
+  const uint32_t t = blockIdx.x * kBlockThreads + threadIdx.x;
+  it.lanes = 1u << p->lanes_log2;
+  it.lane = t & (it.lanes - 1);
+  const uint32_t sub = t >> p->lanes_log2;
+  const bool in_range = sub < p->items;
+  uint32_t expert, rem;
+  fp.expert_div.divmod(in_range ? sub : 0u, expert, rem);
+  p->chunk_div.divmod(rem, it.row, it.chunk);
+  const int32_t v = in_range ? fp.masked_m[expert] : 0;
+  const uint32_t valid_rows =
+      v < 0 ? 0u : (static_cast<uint32_t>(v) < p->m ? static_cast<uint32_t>(v) : p->m);
+  it.active = in_range && it.row < valid_rows;
+  it.has_data = it.active;
+  it.data_row = it.has_data ? it.row : 0u;
+  const uint32_t e = it.has_data ? expert : 0u;
+  p->x = static_cast<const char*>(p->x) + e * fp.x_expert_bytes;
+  p->q = static_cast<char*>(p->q) + e * fp.q_expert_bytes;
+  p->s = static_cast<char*>(p->s) + e * fp.s_expert_words * 4u;
+  return it;
+}
+
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kMasked,
+          bool kPackedByte, bool kPow2, bool kClamp, bool kAlt>
 __global__ void __launch_bounds__(kBlockThreads)
     fused_small_kernel(const FusedSmallParams fp) {
   using In = Input<kIn>;
   constexpr int kVec = 16 / In::kBytes;
-  const SmallParams& p = fp.k;
-  const SmallItem it = small_item(p);  // lanes out of range load zeros
+  SmallParams p = fp.k;
+  SmallItem it;
+  if constexpr (kMasked) {
+    it = masked_small_item(fp, &p);
+    // Whole warps only: the group maximum's shuffles span the warp.
+    if (!warp_any(it.active)) return;
+  } else {
+    it = small_item(p);  // lanes out of range load zeros
+  }
   const uint32_t lanes = it.lanes, lane = it.lane, chunk = it.chunk,
                  data_row = it.data_row;
   const bool valid = it.has_data && chunk < p.gpr;  // one group: g0 = chunk
   const char* xg = static_cast<const char*>(p.x) + data_row * p.x_row_bytes +
                    chunk * p.x_group_bytes + lane * 16u;
   const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
-  const uint4 gate[1] = {valid ? load16(xg) : zero};
-  const uint4 up[1] = {valid ? load16(xg + fp.up_bytes) : zero};
+  uint4 gate[kNV], up[kNV];
+#pragma unroll
+  for (int v = 0; v < kNV; ++v) {
+    gate[v] = valid ? load16(xg + v * lanes * 16u) : zero;
+  }
+#pragma unroll
+  for (int v = 0; v < kNV; ++v) {
+    up[v] = valid ? load16(xg + fp.up_bytes + v * lanes * 16u) : zero;
+  }
   char* qg = static_cast<char*>(p.q) + data_row * p.q_row_stride +
              chunk * p.group_size + lane * kVec;
-  const float s = fused_group<kIn, kOut, 1, kPow2, kClamp, kAlt>(
+  const float s = fused_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(
       p, static_cast<int>(lanes), true, valid, gate, up, qg);
   store_small_scale<kPackedByte>(p, it, valid, s);
 }

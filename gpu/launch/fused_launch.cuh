@@ -63,23 +63,45 @@ inline Error launch_fused_typed(const LaunchPlan& plan, const EncodeMode& mode,
 }
 
 // fused_small_kernel (fused_small_kernel_fits): the plain small kernel's
-// parameter block and the byte offset of the up half.
+// parameter block, the byte offset of the up half, and for masked calls the
+// experts' strides in bytes. Masked calls are always two vectors per lane
+// there (fused_small_kernel_fits), so only that instance has a masked twin.
 template <InputFormat kIn, QuantFormat kOut>
 inline Error launch_fused_small(const QuantProblem& p, const LaunchPlan& plan,
                                 const EncodeMode& mode, int sm_count,
                                 Stream stream) {
+  const int64_t in_bytes = input_bytes(p.in_format);
   FusedSmallParams fp{};
   fp.k = make_small_params(p, plan);
-  fp.up_bytes = static_cast<uint32_t>(p.k * input_bytes(p.in_format));
+  fp.up_bytes = static_cast<uint32_t>(p.k * in_bytes);
+  if (p.masked()) {
+    fp.masked_m = p.masked_m;
+    fp.expert_div = FastDivU32(static_cast<uint32_t>(plan.items / p.experts));
+    fp.x_expert_bytes = static_cast<uint32_t>(p.x_expert_stride * in_bytes);
+    fp.q_expert_bytes = static_cast<uint32_t>(p.q_expert_stride);
+    fp.s_expert_words = static_cast<uint32_t>(p.s_expert_stride);
+  }
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   return with_small_modes<kOut>(p, packed, mode,
                                 [&](auto pow2, auto clamp, auto alt,
                                     auto packed_byte) {
-    return launch_grid<
-        fused_small_kernel<kIn, kOut, decltype(packed_byte)::value,
-                           decltype(pow2)::value, decltype(clamp)::value,
-                           decltype(alt)::value>,
-        false>(plan, sm_count, stream, fp);
+    constexpr bool kPow2 = decltype(pow2)::value;
+    constexpr bool kClamp = decltype(clamp)::value;
+    constexpr bool kAlt = decltype(alt)::value;
+    constexpr bool kByte = decltype(packed_byte)::value;
+    if (plan.nv == 1) {
+      return launch_grid<fused_small_kernel<kIn, kOut, 1, false, kByte, kPow2,
+                                            kClamp, kAlt>,
+                         false>(plan, sm_count, stream, fp);
+    }
+    if (p.masked()) {
+      return launch_grid<fused_small_kernel<kIn, kOut, 2, true, kByte, kPow2,
+                                            kClamp, kAlt>,
+                         false>(plan, sm_count, stream, fp);
+    }
+    return launch_grid<fused_small_kernel<kIn, kOut, 2, false, kByte, kPow2,
+                                          kClamp, kAlt>,
+                       false>(plan, sm_count, stream, fp);
   });
 }
 

@@ -27,7 +27,8 @@ namespace gpu {
 // grid would have fewer than this many blocks per SM; small=0 restores the
 // plans from before the small kernels (quant_vec_kernel and four-group
 // fused items); packed=word writes packed scales a word per item; mgrid=full
-// gives every masked call a sub-group per item.
+// gives every masked call a sub-group per item; flat=0 keeps two-vector
+// fused calls on fused_vec_kernel.
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
 // block scheduler balances the tail that a fixed wave leaves. Every value
@@ -60,6 +61,11 @@ struct LaunchTuning {
   // (four groups a word per item) went the other way, 132 -> 138 us, and
   // keeps the full grid. mgrid=full gives every masked call the full grid.
   bool masked_full_grid = false;
+  // Fused calls of two vectors per lane (unmasked or masked) run the
+  // loop-free fused_small_kernel where its 32-bit offsets fit, packed ones
+  // a byte of the UE8M0 word per item; flat=0 keeps them on fused_vec_kernel
+  // (masked: one wave of its grid-stride loop; packed: a word per item).
+  bool fused_flat = true;
 };
 
 inline LaunchTuning parse_tuning(const char* text) {
@@ -90,6 +96,8 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.packed_bytes = val == "byte";
     } else if (key == "mgrid" && (val == "wave" || val == "full")) {
       t.masked_full_grid = val == "full";
+    } else if (key == "flat" && (val == "0" || val == "1")) {
+      t.fused_flat = val == "1";
     }
     pos = end + 1;
   }
@@ -322,20 +330,36 @@ inline bool packed_bytes_fit_31_bits(const QuantProblem& p) {
   return (last_word + 1) * 4 < INT32_MAX;
 }
 
-// Whether fused_small_kernel takes a fused/masked plan: fuse_silu_and_mul
-// without masked_m, one vector per lane, one group per item, and every byte
-// offset below 2^31, the up half (H elements after the gate) included.
+// Whether fused_small_kernel takes a fused/masked plan: fuse_silu_and_mul,
+// one group per item (packed: a byte of the word per item), one vector per
+// lane, or two under `flat` (masked calls: two only), and every byte offset
+// of every expert below 2^31, the up half (H elements after the gate)
+// included.
 inline bool fused_small_kernel_fits(const QuantProblem& p,
                                     const LaunchPlan& plan) {
-  if (!tuning().small_kernel || !p.fuse_silu_and_mul || p.masked() ||
-      p.experts != 1 || plan.chunk != 1 ||
-      !small_kernel_shape_fits(p, plan)) {
+  const bool flat = tuning().fused_flat;
+  if (!tuning().small_kernel || !p.fuse_silu_and_mul || !plan.vectorized ||
+      plan.chunk != 1 || p.m < 1) {
     return false;
   }
+  if (p.masked() ? !(flat && plan.nv == 2)
+                 : !(plan.nv == 1 || (flat && plan.nv == 2))) {
+    return false;
+  }
+  const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
+  if (packed && plan.chunks_per_row != p.packed_cols * kChunk) return false;
+  const int64_t in_bytes = input_bytes(p.in_format);
+  const int64_t e = p.experts - 1, last = p.m - 1;
   const int64_t x_end =
-      ((p.m - 1) * p.x_row_stride + 2 * p.k) * input_bytes(p.in_format);
-  if (x_end >= INT32_MAX) return false;
-  return p.layout != ScaleLayout::kPackedUE8M0 || packed_bytes_fit_31_bits(p);
+      (e * p.x_expert_stride + last * p.x_row_stride + 2 * p.k) * in_bytes;
+  const int64_t q_end = e * p.q_expert_stride + last * p.q_row_stride + p.k;
+  const int64_t s_words =
+      e * p.s_expert_stride +
+      (packed ? p.packed_rows + (p.packed_cols - 1) * p.packed_col_stride
+              : last * p.s_row_stride +
+                    (p.groups_per_row - 1) * p.s_group_stride + 1);
+  return x_end < INT32_MAX && q_end < INT32_MAX && s_words * 4 < INT32_MAX &&
+         plan.items * plan.lanes < INT32_MAX;
 }
 
 // The packed plan as one group per item (chunk 1, four items per UE8M0
@@ -408,8 +432,11 @@ constexpr int64_t kFusedOneGroupMaxGroups = int64_t{1} << 17;
 // packed scales (16384 x 7168 228 -> 295 µs: their items hold a word's
 // four groups, whose eight vectors per lane spill). vpl=1 restores one
 // vector per lane.
+// With `flat` (fused_small_kernel), packed calls take it too, a byte of the
+// word per item.
 inline bool wide_fused_rows(const QuantProblem& p) {
-  return p.fuse_silu_and_mul && p.layout != ScaleLayout::kPackedUE8M0 &&
+  return p.fuse_silu_and_mul &&
+         (p.layout != ScaleLayout::kPackedUE8M0 || tuning().fused_flat) &&
          tuning().small_kernel && tuning().vectors_per_lane == 0 &&
          tuning().chunk == kChunk &&
          p.experts * p.m * p.groups_per_row > kFusedOneGroupMaxGroups;
@@ -434,7 +461,7 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
              one_group || (wide && plan.nv == 2) ? 1 : tuning().chunk);
   plan.one_wave = p.masked() && (p.fuse_silu_and_mul || !packed) &&
                   !tuning().masked_full_grid;
-  if (packed && one_group && plan.vectorized) {
+  if (packed && plan.vectorized && (one_group || (wide && plan.nv == 2))) {
     // A word's four groups are no longer one sub-group's serial work (H100,
     // M = 1: 11.3 us packed against 5.8 us row-major).
     use_packed_byte_grid(p, *rows * p.experts, &plan);

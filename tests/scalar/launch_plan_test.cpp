@@ -178,12 +178,21 @@ void masked_calls_count_all_experts() {
   expect(!gpu::plan_fused(packed_masked, kSms, &rows).one_wave,
          "masked plain packed: the full grid");
   packed_masked.fuse_silu_and_mul = true;
-  expect(gpu::plan_fused(packed_masked, kSms, &rows).one_wave,
-         "masked fused packed: one resident wave");
+  const gpu::LaunchPlan fused_packed = gpu::plan_fused(packed_masked, kSms, &rows);
+  expect(fused_packed.nv == 2 && fused_packed.chunk == 1 &&
+             fused_packed.items == 8 * 4096 * 56 &&
+             gpu::fused_small_kernel_fits(packed_masked, fused_packed),
+         "masked fused packed, 1.8M groups: fused_small_kernel, a byte per item");
   p.fuse_silu_and_mul = true;
   const gpu::LaunchPlan fused = gpu::plan_fused(p, kSms, &rows);
-  expect(fused.nv == 2 && gpu::fused_one_group_kernel(fused),
-         "masked fused, 1.8M groups: two vectors per lane, one group per item");
+  expect(fused.nv == 2 && gpu::fused_one_group_kernel(fused) &&
+             gpu::fused_small_kernel_fits(p, fused),
+         "masked fused, 1.8M groups: two vectors per lane, one group per item, "
+         "fused_small_kernel");
+  QuantProblem far_expert = p;  // expert 7 starts past 2^31 bytes
+  far_expert.x_expert_stride = int64_t{1} << 28;
+  expect(!gpu::fused_small_kernel_fits(far_expert, gpu::plan_fused(far_expert, kSms, &rows)),
+         "masked fused, experts past 2^31 bytes: fused_vec_kernel");
   p.experts = 2;
   p.m = 512;  // 57344 groups over both experts
   const gpu::LaunchPlan few = gpu::plan_fused(p, kSms, &rows);
@@ -209,9 +218,15 @@ void masked_calls_count_all_experts() {
   QuantProblem fbig = problem(4096, 7168, true);
   fbig.fuse_silu_and_mul = true;
   const gpu::LaunchPlan words = gpu::plan_fused(fbig, kSms, &rows);
-  expect(words.chunk == 4 && words.chunks_per_row == 14,
-         "fused packed, large: one item per word");
-  expect(!gpu::fused_small_kernel_fits(fbig, words), "fused, four groups: fused_vec_kernel");
+  expect(words.nv == 2 && words.chunk == 1 && words.chunks_per_row == 56 &&
+             gpu::fused_small_kernel_fits(fbig, words),
+         "fused packed, 229K groups: two vectors per lane, a byte per item, "
+         "fused_small_kernel");
+  QuantProblem fmid = problem(1024, 7168, true);  // 57K groups
+  fmid.fuse_silu_and_mul = true;
+  const gpu::LaunchPlan mid = gpu::plan_fused(fmid, kSms, &rows);
+  expect(mid.nv == 1 && mid.chunk == 1 && gpu::fused_small_kernel_fits(fmid, mid),
+         "fused packed, 57K groups: one vector per lane, fused_small_kernel");
   QuantProblem row1 = problem(1, 7168, false);
   row1.fuse_silu_and_mul = true;
   const gpu::LaunchPlan r1 = gpu::plan_fused(row1, kSms, &rows);
@@ -230,7 +245,7 @@ void masked_calls_count_all_experts() {
   QuantProblem masked_one = row1;
   masked_one.masked_m = reinterpret_cast<const int32_t*>(row1.s);
   expect(!gpu::fused_small_kernel_fits(masked_one, gpu::plan_fused(masked_one, kSms, &rows)),
-         "masked: never fused_small_kernel");
+         "masked, few groups (four per item): fused_vec_kernel");
 }
 
 void small_kernels_get_every_block() {
