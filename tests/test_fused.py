@@ -130,11 +130,10 @@ def test_fused_past_2_pow_17_groups(device, gen):
     x = _gate_up((2, 600), 16384, torch.bfloat16, gen, device)
     fu.check(x, 128, torch.float8_e4m3fn, "col", False, masked_m=_masked_m([600, 257], device),
              context="2^17+ groups, masked")
-    for layout, ue8m0 in (("row", False), ("packed", True)):
-        fu.check(x, 128, torch.float8_e4m3fn, layout, ue8m0, masked_m=_masked_m([-7, 601], device),
-                 context="2^17+ groups, masked_m out of range")
-        fu.check(x, 128, torch.int8, layout, ue8m0, masked_m=_masked_m([2**31 - 1, -2**31], device),
-                 context="2^17+ groups, masked_m at the int32 limits")
+    fu.check(x, 128, torch.float8_e4m3fn, "row", False, masked_m=_masked_m([-7, 601], device),
+             context="2^17+ groups, masked_m out of range")
+    fu.check(x, 128, torch.int8, "packed", True, masked_m=_masked_m([2**31 - 1, -2**31], device),
+             context="2^17+ groups, masked_m at the int32 limits")
 
 
 WIDE_CASES = {

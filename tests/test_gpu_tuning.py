@@ -57,10 +57,11 @@ _CHILD = textwrap.dedent("""
         for layout, ue8m0 in (("row", False), ("packed", True)):
             check(x, 128, torch.float8_e4m3fn, layout, ue8m0, fused=fused, masked_m=mm)
     # Masked and fused past 2^17 groups (two vectors per lane: the loop-free
-    # kernel, or with flat=0 fused_vec_kernel's one-wave loop).
-    x = torch.randn(2, 600, 2 * 16384, device=dev, dtype=torch.bfloat16)
+    # kernel, or with flat=0 fused_vec_kernel's one-wave loop), with groups
+    # of 32 so that the reference's share of the run stays small.
+    x = torch.randn(2, 600, 2 * 4096, device=dev, dtype=torch.bfloat16)
     for layout, ue8m0 in (("row", False), ("packed", True)):
-        check(x, 128, torch.float8_e4m3fn, layout, ue8m0,
+        check(x, 32, torch.float8_e4m3fn, layout, ue8m0,
               masked_m=torch.tensor([600, 201], dtype=torch.int32, device=dev))
     print("MISMATCH " + " | ".join(bad) if bad else "ALL EXACT")
 """)
