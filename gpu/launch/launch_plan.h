@@ -421,7 +421,7 @@ inline bool fused_one_group_kernel(const LaunchPlan& plan) {
 // at 4096 x 7168 (229K groups) and 16384 rows, where the four-group
 // kernel's loads in flight per lane matter more than its occupancy.
 // Larger ones take wide_fused_rows's shape (two vectors per lane, still one
-// group per item) unless their scales are packed; masked calls of fewer
+// group per item; packed scales too, under flat); masked calls of fewer
 // groups keep four groups per item.
 constexpr int64_t kFusedOneGroupMaxGroups = int64_t{1} << 17;
 
