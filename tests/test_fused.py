@@ -150,7 +150,7 @@ def test_fused_past_2_pow_17_groups_every_dtype(in_dtype, device, gen):
     group per item; packed: a byte of the word per item) for every input dtype
     (float32 groups take 16 lanes, 16-bit ones 8), both FP8 formats and
     int8, each scale layout, rows padded in a larger buffer, and a masked
-    call whose masked runs are longer than the one-wave grid's stride."""
+    call with an empty expert and long masked runs (whole warps return)."""
     h = 16384
     x = _gate_up((1025,), 2 * h, in_dtype, gen, device)[:, :2 * h]  # 131200 groups, rows 4H apart
     for out, layout, ue8m0 in WIDE_CASES[in_dtype]:

@@ -89,19 +89,19 @@ inline Error launch_fused_small(const QuantProblem& p, const LaunchPlan& plan,
     constexpr bool kClamp = decltype(clamp)::value;
     constexpr bool kAlt = decltype(alt)::value;
     constexpr bool kByte = decltype(packed_byte)::value;
+    auto launch_as = [&](auto nv, auto masked) {
+      return launch_grid<
+          fused_small_kernel<kIn, kOut, decltype(nv)::value,
+                             decltype(masked)::value, kByte, kPow2, kClamp,
+                             kAlt>,
+          false>(plan, sm_count, stream, fp);
+    };
     if (plan.nv == 1) {
-      return launch_grid<fused_small_kernel<kIn, kOut, 1, false, kByte, kPow2,
-                                            kClamp, kAlt>,
-                         false>(plan, sm_count, stream, fp);
+      return launch_as(std::integral_constant<int, 1>{}, std::false_type{});
     }
-    if (p.masked()) {
-      return launch_grid<fused_small_kernel<kIn, kOut, 2, true, kByte, kPow2,
-                                            kClamp, kAlt>,
-                         false>(plan, sm_count, stream, fp);
-    }
-    return launch_grid<fused_small_kernel<kIn, kOut, 2, false, kByte, kPow2,
-                                          kClamp, kAlt>,
-                       false>(plan, sm_count, stream, fp);
+    return p.masked()
+               ? launch_as(std::integral_constant<int, 2>{}, std::true_type{})
+               : launch_as(std::integral_constant<int, 2>{}, std::false_type{});
   });
 }
 
