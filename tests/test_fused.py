@@ -134,6 +134,14 @@ def test_fused_past_2_pow_17_groups(device, gen):
              context="2^17+ groups, masked_m out of range")
     fu.check(x, 128, torch.int8, "packed", True, masked_m=_masked_m([2**31 - 1, -2**31], device),
              context="2^17+ groups, masked_m at the int32 limits")
+    # Rows of 37 groups: a warp's four items straddle two rows (under mrows,
+    # tests/test_gpu_tuning.py, items of one warp then end their rows at
+    # different places); the packed grid pads each row to 40 groups.
+    x = _gate_up((2, 1800), 37 * 128, torch.bfloat16, gen, device)
+    fu.check(x, 128, torch.float8_e4m3fn, "row", False, masked_m=_masked_m([1799, 901], device),
+             context="2^17+ groups, masked, rows of 37 groups")
+    fu.check(x, 128, torch.int8, "packed", True, masked_m=_masked_m([1800, 899], device),
+             context="2^17+ groups, masked packed, rows of 37 groups")
 
 
 WIDE_CASES = {

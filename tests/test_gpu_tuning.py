@@ -21,7 +21,7 @@ import torch
 pytestmark = pytest.mark.gpu_only
 
 TUNES = ["grid=wave", "mgrid=full", "packed=word", "small=0", "chunk=1", "chunk=2", "vpl=1,chunk=1", "vpl=2", "vpl=4",
-         "bps=4", "flat=0"]
+         "bps=4", "flat=0", "mrows=0", "mrows=3"]
 
 _CHILD = textwrap.dedent("""
     import sys, torch
@@ -58,8 +58,10 @@ _CHILD = textwrap.dedent("""
             check(x, 128, torch.float8_e4m3fn, layout, ue8m0, fused=fused, masked_m=mm)
     # Masked and fused past 2^17 groups (two vectors per lane: the loop-free
     # kernel, or with flat=0 fused_vec_kernel's one-wave loop), with groups
-    # of 32 so that the reference's share of the run stays small.
-    x = torch.randn(2, 600, 2 * 4096, device=dev, dtype=torch.bfloat16)
+    # of 32 so that the reference's share of the run stays small; 127 groups
+    # a row, so that a warp's items straddle rows (and under mrows, items
+    # of one warp end their rows at different places).
+    x = torch.randn(2, 600, 2 * 4064, device=dev, dtype=torch.bfloat16)
     for layout, ue8m0 in (("row", False), ("packed", True)):
         check(x, 32, torch.float8_e4m3fn, layout, ue8m0,
               masked_m=torch.tensor([600, 201], dtype=torch.int32, device=dev))

@@ -284,24 +284,30 @@ __global__ void __launch_bounds__(kBlockThreads)
 // its instructions at 16384 x 7168 (docs/cuda_kernel_notes.md, Session 7),
 // and the fused op is issue-bound. kNV: vectors per lane and group (two
 // for large calls: half the lanes per group share each reduction and
-// scale). kMasked: item = (expert, row, group); rows at or past
-// clamp(masked_m[e], 0, T) read and write nothing, and a warp with no
-// valid row returns at once.
+// scale). kMasked: item = (expert, row slot, group), and the item takes
+// the rows slot, slot + row_slots, ... below clamp(masked_m[e], 0, T):
+// the host sizes row_slots so that the grid is a few waves, not one block
+// per row of T, since which rows are valid is known only on the device and
+// a block launched only to find its rows masked costs a load's latency
+// (half the grid at E = 8, T = 4096, masked_m = T / 2: 73% -> 84% of the
+// valid rows' copy was all the loop-free kernel gained there).
 struct FusedSmallParams {
   SmallParams k;              // items: over all experts
   uint32_t up_bytes;          // H * in_bytes
   const int32_t* masked_m;    // kMasked only
   FastDivU32 expert_div;      // by items per expert (kMasked only)
+  uint32_t row_slots;         // kMasked: items per expert / chunks per row
   uint32_t x_expert_bytes;
   uint32_t q_expert_bytes;
   uint32_t s_expert_words;
 };
 
-// A masked item's place: small_item's fields with the expert split off
-// first, `active` and `has_data` false for masked rows, and the expert's
-// base pointers moved into p.
+// A masked item's place: small_item's fields with row = the item's row
+// slot, and the expert's base pointers moved into p. *valid_rows: the
+// expert's rows to write, clamp(masked_m[e], 0, T), 0 out of range.
 __device__ inline SmallItem masked_small_item(const FusedSmallParams& fp,
-                                              SmallParams* p) {
+                                              SmallParams* p,
+                                              uint32_t* valid_rows) {
   SmallItem it;
   const uint32_t t = blockIdx.x * kBlockThreads + threadIdx.x;
   it.lanes = 1u << p->lanes_log2;
@@ -312,33 +318,25 @@ __device__ inline SmallItem masked_small_item(const FusedSmallParams& fp,
   fp.expert_div.divmod(in_range ? sub : 0u, expert, rem);
   p->chunk_div.divmod(rem, it.row, it.chunk);
   const int32_t v = in_range ? fp.masked_m[expert] : 0;
-  const uint32_t valid_rows =
+  *valid_rows =
       v < 0 ? 0u : (static_cast<uint32_t>(v) < p->m ? static_cast<uint32_t>(v) : p->m);
-  it.active = in_range && it.row < valid_rows;
-  it.has_data = it.active;
-  it.data_row = it.has_data ? it.row : 0u;
-  const uint32_t e = it.has_data ? expert : 0u;
+  const uint32_t e = *valid_rows > 0 ? expert : 0u;
   p->x = static_cast<const char*>(p->x) + e * fp.x_expert_bytes;
   p->q = static_cast<char*>(p->q) + e * fp.q_expert_bytes;
   p->s = static_cast<char*>(p->s) + e * fp.s_expert_words * 4u;
   return it;
 }
 
-template <InputFormat kIn, QuantFormat kOut, int kNV, bool kMasked,
-          bool kPackedByte, bool kPow2, bool kClamp, bool kAlt>
-__global__ void __launch_bounds__(kBlockThreads)
-    fused_small_kernel(const FusedSmallParams fp) {
+// One item of fused_small_kernel: load gate and up, SiLU*mul, quantize,
+// store q and the scale. Lanes without `valid` load zeros and store
+// nothing but still take part in the group's shuffles.
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPackedByte,
+          bool kPow2, bool kClamp, bool kAlt>
+__device__ inline void fused_small_item(const FusedSmallParams& fp,
+                                        const SmallParams& p,
+                                        const SmallItem& it) {
   using In = Input<kIn>;
   constexpr int kVec = 16 / In::kBytes;
-  SmallParams p = fp.k;
-  SmallItem it;
-  if constexpr (kMasked) {
-    it = masked_small_item(fp, &p);
-    // Whole warps only: the group maximum's shuffles span the warp.
-    if (!warp_any(it.active)) return;
-  } else {
-    it = small_item(p);  // lanes out of range load zeros
-  }
   const uint32_t lanes = it.lanes, lane = it.lane, chunk = it.chunk,
                  data_row = it.data_row;
   const bool valid = it.has_data && chunk < p.gpr;  // one group: g0 = chunk
@@ -359,6 +357,31 @@ __global__ void __launch_bounds__(kBlockThreads)
   const float s = fused_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(
       p, static_cast<int>(lanes), true, valid, gate, up, qg);
   store_small_scale<kPackedByte>(p, it, valid, s);
+}
+
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kMasked,
+          bool kPackedByte, bool kPow2, bool kClamp, bool kAlt>
+__global__ void __launch_bounds__(kBlockThreads)
+    fused_small_kernel(const FusedSmallParams fp) {
+  SmallParams p = fp.k;
+  if constexpr (kMasked) {
+    uint32_t valid_rows;
+    SmallItem it = masked_small_item(fp, &p, &valid_rows);
+    // Whole warps go round: the group maximum's shuffles span the warp, and
+    // a warp straddling two slots or experts runs the longer one's rows.
+    while (warp_any(it.row < valid_rows)) {
+      it.active = it.row < valid_rows;
+      it.has_data = it.active;
+      it.data_row = it.active ? it.row : 0u;
+      fused_small_item<kIn, kOut, kNV, kPackedByte, kPow2, kClamp, kAlt>(
+          fp, p, it);
+      it.row += fp.row_slots;
+    }
+  } else {
+    // Lanes out of range load zeros.
+    fused_small_item<kIn, kOut, kNV, kPackedByte, kPow2, kClamp, kAlt>(
+        fp, p, small_item(p));
+  }
 }
 
 // ---- generic path: any alignment, any group size --------------------------

@@ -77,6 +77,7 @@ inline Error launch_fused_small(const QuantProblem& p, const LaunchPlan& plan,
   if (p.masked()) {
     fp.masked_m = p.masked_m;
     fp.expert_div = FastDivU32(static_cast<uint32_t>(plan.items / p.experts));
+    fp.row_slots = static_cast<uint32_t>(plan.row_slots);
     fp.x_expert_bytes = static_cast<uint32_t>(p.x_expert_stride * in_bytes);
     fp.q_expert_bytes = static_cast<uint32_t>(p.q_expert_stride);
     fp.s_expert_words = static_cast<uint32_t>(p.s_expert_stride);

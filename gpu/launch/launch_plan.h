@@ -28,7 +28,9 @@ namespace gpu {
 // plans from before the small kernels (quant_vec_kernel and four-group
 // fused items); packed=word writes packed scales a word per item; mgrid=full
 // gives every masked call a sub-group per item; flat=0 keeps two-vector
-// fused calls on fused_vec_kernel.
+// fused calls on fused_vec_kernel; mrows=N gives each masked fused item of
+// fused_small_kernel N rows of its expert (1: a sub-group per row; 0: a
+// number chosen per problem).
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
 // block scheduler balances the tail that a fixed wave leaves. Every value
@@ -71,6 +73,10 @@ struct LaunchTuning {
   // 193.6 us, 4096 x 7168 row 60.3 -> 53.5 us, 16384 x 2048 69.5 -> 60.8
   // us, masked fused H = 2048 row 82.8 -> 71.4 us; nothing slower.
   bool fused_flat = true;
+  // Rows of its expert per masked item of fused_small_kernel
+  // (masked_rows_per_item); 0: chosen per problem. One, a row per item, is
+  // the grid measured before row slots, kept until they are measured.
+  int64_t masked_rows = 1;
 };
 
 inline LaunchTuning parse_tuning(const char* text) {
@@ -103,6 +109,10 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.masked_full_grid = val == "full";
     } else if (key == "flat" && (val == "0" || val == "1")) {
       t.fused_flat = val == "1";
+    } else if (key == "mrows" && !val.empty() && val.size() < 4 &&
+               val.find_first_not_of("0123456789") == std::string::npos &&
+               std::stoi(val) >= 0) {
+      t.masked_rows = std::stoi(val);
     }
     pos = end + 1;
   }
@@ -123,6 +133,9 @@ struct LaunchPlan {
   int64_t items = 0;
   int64_t blocks = 0;  // one sub-group per item; capped at launch
   bool one_wave = false;  // capped at one resident wave (grid-stride loop)
+  // Masked fused_small_kernel plans: an item takes its expert's rows slot,
+  // slot + row_slots, ... (items = experts * row_slots * chunks_per_row).
+  int64_t row_slots = 0;
 };
 
 inline int input_bytes(InputFormat f) {
@@ -447,6 +460,36 @@ inline bool wide_fused_rows(const QuantProblem& p) {
          p.experts * p.m * p.groups_per_row > kFusedOneGroupMaxGroups;
 }
 
+// A masked fused call on fused_small_kernel: how many rows of its expert
+// each item takes. Which rows masked_m leaves valid is known only on the
+// device, so a grid of one item per row launches a block for every masked
+// row too; a grid of a few waves launches few such blocks, and at
+// masked_m = T still has every row's loads in flight across its waves.
+// `asked` (mrows=N) > 0 is taken as is; 0 gives the fewest rows, a power
+// of two, that keep the grid within kMaskedSlotBlocksPerSm blocks per SM.
+constexpr int64_t kMaskedSlotBlocksPerSm = 16;
+
+inline int64_t masked_rows_per_item(const QuantProblem& p, int sm_count,
+                                    const LaunchPlan& plan, int64_t asked) {
+  if (asked > 0) return asked < p.m ? asked : p.m;
+  const int64_t target = static_cast<int64_t>(sm_count) * kMaskedSlotBlocksPerSm;
+  int64_t n = 1;
+  while (n < p.m && blocks_for(p.experts * ((p.m + n - 1) / n) *
+                                   plan.chunks_per_row,
+                               plan.lanes) > target) {
+    n *= 2;
+  }
+  return n < p.m ? n : p.m;
+}
+
+// The grid of row slots for `rows_per_item` rows per item.
+inline void use_masked_row_slots(const QuantProblem& p, int64_t rows_per_item,
+                                 LaunchPlan* plan) {
+  plan->row_slots = (p.m + rows_per_item - 1) / rows_per_item;
+  plan->items = p.experts * plan->row_slots * plan->chunks_per_row;
+  plan->blocks = blocks_for(plan->items, plan->lanes);
+}
+
 // plan_launch's choices with experts * rows rows; `rows` is one expert's.
 inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
                              int64_t* rows) {
@@ -470,6 +513,11 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
     // A word's four groups are no longer one sub-group's serial work (H100,
     // M = 1: 11.3 us packed against 5.8 us row-major).
     use_packed_byte_grid(p, *rows * p.experts, &plan);
+  }
+  if (p.masked() && fused_small_kernel_fits(p, plan)) {
+    plan.one_wave = false;  // no grid-stride loop there
+    use_masked_row_slots(
+        p, masked_rows_per_item(p, sm_count, plan, tuning().masked_rows), &plan);
   }
   return plan;
 }

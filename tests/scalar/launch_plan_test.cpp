@@ -180,19 +180,38 @@ void masked_calls_count_all_experts() {
   packed_masked.fuse_silu_and_mul = true;
   const gpu::LaunchPlan fused_packed = gpu::plan_fused(packed_masked, kSms, &rows);
   expect(fused_packed.nv == 2 && fused_packed.chunk == 1 &&
-             fused_packed.items == 8 * 4096 * 56 &&
+             fused_packed.chunks_per_row == 56 && !fused_packed.one_wave &&
              gpu::fused_small_kernel_fits(packed_masked, fused_packed),
          "masked fused packed, 1.8M groups: fused_small_kernel, a byte per item");
+  expect(fused_packed.row_slots == 4096 && fused_packed.items == 8 * 4096 * 56,
+         "masked fused: a row per item by default");
+  // 8 x 4096 x 56 items of 8 lanes: 57344 blocks a row each; at most 16
+  // blocks per SM (2112) takes 32 rows per item, 128 slots per expert.
+  expect(gpu::masked_rows_per_item(packed_masked, kSms, fused_packed, 0) == 32,
+         "masked fused, rows per item chosen: the grid within 16 blocks per SM");
+  expect(gpu::masked_rows_per_item(packed_masked, 1, fused_packed, 0) == 4096,
+         "masked fused, rows per item chosen for one SM: every row in one item");
+  expect(gpu::masked_rows_per_item(packed_masked, kSms, fused_packed, 3) == 3 &&
+             gpu::masked_rows_per_item(packed_masked, kSms, fused_packed, 9999) == 4096,
+         "masked fused, rows per item asked: taken, at most T");
+  gpu::LaunchPlan slotted = fused_packed;
+  gpu::use_masked_row_slots(packed_masked, 3, &slotted);
+  expect(slotted.row_slots == 1366 && slotted.items == 8 * 1366 * 56 &&
+             slotted.blocks == (8 * 1366 * 56 * 8 + 255) / 256,
+         "masked fused: ceil(T / rows) slots per expert");
   p.fuse_silu_and_mul = true;
   const gpu::LaunchPlan fused = gpu::plan_fused(p, kSms, &rows);
   expect(fused.nv == 2 && gpu::fused_one_group_kernel(fused) &&
-             gpu::fused_small_kernel_fits(p, fused),
+             gpu::fused_small_kernel_fits(p, fused) && fused.row_slots > 0 &&
+             fused.items == 8 * fused.row_slots * 56,
          "masked fused, 1.8M groups: two vectors per lane, one group per item, "
          "fused_small_kernel");
   QuantProblem far_expert = p;  // expert 7 starts past 2^31 bytes
   far_expert.x_expert_stride = int64_t{1} << 28;
-  expect(!gpu::fused_small_kernel_fits(far_expert, gpu::plan_fused(far_expert, kSms, &rows)),
-         "masked fused, experts past 2^31 bytes: fused_vec_kernel");
+  const gpu::LaunchPlan far_plan = gpu::plan_fused(far_expert, kSms, &rows);
+  expect(!gpu::fused_small_kernel_fits(far_expert, far_plan) && far_plan.one_wave &&
+             far_plan.row_slots == 0 && far_plan.items == 8 * 4096 * 56,
+         "masked fused, experts past 2^31 bytes: fused_vec_kernel, every row an item");
   p.experts = 2;
   p.m = 512;  // 57344 groups over both experts
   const gpu::LaunchPlan few = gpu::plan_fused(p, kSms, &rows);
@@ -272,6 +291,9 @@ void tuning_defaults_and_overrides() {
          "packed scales a byte per group by default; packed=word a word per item");
   expect(!none.masked_full_grid && gpu::parse_tuning("mgrid=full").masked_full_grid,
          "masked calls: one resident wave by default; mgrid=full a sub-group per item");
+  expect(none.masked_rows == 1 && gpu::parse_tuning("mrows=4").masked_rows == 4 &&
+             gpu::parse_tuning("mrows=0").masked_rows == 0,
+         "masked fused rows per item: one by default; mrows=N fixes them, 0 chooses");
   const gpu::LaunchTuning t = gpu::parse_tuning("vpl=2,grid=wave,small=bogus");
   expect(t.vectors_per_lane == 2 && !t.full_grid && t.small_kernel,
          "overrides apply one by one; an unknown value leaves the default");

@@ -31,6 +31,9 @@ def _parser():
     p.add_argument("--ops", default="quant",
                    help="comma-separated ops to time: quant (the plain op, default), fused "
                    "(fuse_silu_and_mul, M x H grid of bench/fused.py), masked (masked_m MoE cases)")
+    p.add_argument("--masked-valid", default=str(fused.MASKED_VALID_DIV),
+                   help="masked cases: comma-separated d, each a run with T/d valid rows per expert "
+                   f"(T = {fused.MASKED_T}; default {fused.MASKED_VALID_DIV})")
     p.add_argument("--shapes", help="comma-separated MxK, e.g. 1x7168,4096x7168 (default: per backend, "
                    f"CPU M={list(inputs.CPU_M)} K={list(inputs.CPU_K)}, "
                    f"GPU M={list(inputs.GPU_M)} K={list(inputs.GPU_K)})")
@@ -57,6 +60,16 @@ def _parser():
     p.add_argument("--quick", action="store_true",
                    help=f"smoke run: M={list(inputs.QUICK_M)} K={list(inputs.QUICK_K)}, few calls")
     return p
+
+
+def _divisors(text):
+    try:
+        ds = [int(d) for d in text.split(",")]
+    except ValueError:
+        ds = []
+    if not ds or any(d < 1 or fused.MASKED_T % d for d in ds):
+        raise ValueError(f"--masked-valid: expected divisors of T = {fused.MASKED_T}, e.g. 2,32; got {text!r}")
+    return ds
 
 
 def _fail(msg):
@@ -142,6 +155,7 @@ def main(argv=None):
         return _fail("no backend is available (see the lines above)")
     try:
         ops = _split(args.ops, OPS, "--ops")
+        masked_valid = _divisors(args.masked_valid)
         plans = [(b, _shapes_for(b, args) if "quant" in ops else [], _options(b, args)) for b in backends]
     except ValueError as exc:
         return _fail(str(exc))
@@ -162,7 +176,7 @@ def main(argv=None):
     runs, failures = [], []
     for b, shapes, opts in plans:
         job = runner.BackendRun(b, shapes, opts)
-        extra = fused.FusedRun(job, ops, args.quick)
+        extra = fused.FusedRun(job, ops, args.quick, masked_valid)
         bar = progress.bar(job.steps() + extra.steps(), desc=f"bench {b}")
         try:
             run = job.run(bar)

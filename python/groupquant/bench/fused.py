@@ -6,9 +6,9 @@ it (torch F.silu(g) * u in the input dtype, then groupquant); and
 torch.compile of the fused reference. On GPUs at M <= 64 also the CUDA-graph
 replay of the fused op next to the plain op at the same M*H.
 
-masked: x [E, T, K'] with masked_m = T/2 for every expert (E = 8, T = 4096):
-fused with H = 2048 and plain with K = 7168; bytes and the copy yardstick
-count the valid rows only.
+masked: x [E, T, K'] with masked_m = T/d for every expert (E = 8, T = 4096,
+d = 2 unless --masked-valid names others): fused with H = 2048 and plain
+with K = 7168; bytes and the copy yardstick count the valid rows only.
 
 bytes moved: read 2*M*H*in_bytes + write M*H + 4*M*H/G (fused), the plain
 formula for plain masked rows. Every groupquant result is checked bit for
@@ -31,6 +31,7 @@ FUSED_M = (1, 64, 1024, 4096, 16384)
 FUSED_H = (2048, 7168)
 MASKED_E, MASKED_T = 8, 4096
 MASKED_CASES = (("fused", 2048), ("plain", 7168))  # (kind, H or K)
+MASKED_VALID_DIV = 2  # masked_m = T / this
 QUICK_FUSED = ((1, 256), (5, 512))
 QUICK_MASKED = (2, 8)  # E, T of a --quick run
 GRAPH_MAX_M = 64
@@ -59,15 +60,16 @@ class FusedRun:
     """The fused/masked measurements of one backend, sharing BackendRun's
     clock, options, device and failure list."""
 
-    def __init__(self, job, ops, quick=False):
+    def __init__(self, job, ops, quick=False, masked_valid=(MASKED_VALID_DIV,)):
         self.job = job
         self.ops = ops
         self.quick = quick
+        self.masked_valid = tuple(masked_valid)
 
     def steps(self):
         n = len(self.job.opts.variants)
         fused = len(self._fused_shapes()) * n if "fused" in self.ops else 0
-        masked = len(MASKED_CASES) * n if "masked" in self.ops else 0
+        masked = len(MASKED_CASES) * len(self.masked_valid) * n if "masked" in self.ops else 0
         return fused + masked
 
     def _fused_shapes(self):
@@ -85,7 +87,8 @@ class FusedRun:
             for kind, width in MASKED_CASES:
                 if self.quick:
                     width = 256
-                rows += self._masked_case(kind, e, t, width, progress)
+                for d in self.masked_valid:
+                    rows += self._masked_case(kind, e, t, width, max(1, t // d), progress)
         return rows
 
     # -- helpers -------------------------------------------------------------
@@ -189,11 +192,10 @@ class FusedRun:
 
     # -- masked --------------------------------------------------------------
 
-    def _masked_case(self, kind, e, t, width, progress):
+    def _masked_case(self, kind, e, t, width, valid, progress):
         job = self.job
         g, dtype, device = job.opts.group_size, job.dtype, job.device
         fused = kind == "fused"
-        valid = t // 2
         cols = 2 * width if fused else width
         moved = (fused_bytes if fused else _plain_bytes)(e * valid, width, job.in_bytes, g)
         pool = timing.make_pool(
@@ -203,7 +205,7 @@ class FusedRun:
         mask = reference.masked_rows(masked_m.cpu(), t)
         copy = self._copy(moved)
         rows = []
-        label = f"masked {kind} {e}x{t}x{width}"
+        label = f"masked {kind} {e}x{t}x{width} ({valid} valid)"
         for variant in self._variants(progress, label):
             plain = candidates.call(groupquant, variant, g)
             gq = lambda x, _p=plain: _p(x, fuse_silu_and_mul=fused, masked_m=masked_m)  # noqa: E731
