@@ -305,24 +305,45 @@ inline bool scale_division_by_reciprocal(float qmax) {
   return false;
 }
 
+// What a small kernel's 32-bit offsets must reach, over all experts: x's
+// byte past the last element read (fused calls: the up half's, H elements
+// after the gate), q's byte past the last one written, and the number of
+// scale words (float or UE8M0) up to the last one touched, padding rows
+// and columns of the packed grid included.
+struct SmallKernelExtent {
+  int64_t x_end;
+  int64_t q_end;
+  int64_t s_words;
+};
+
+inline SmallKernelExtent small_kernel_extent(const QuantProblem& p) {
+  const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
+  const int64_t e = p.experts - 1, last = p.m - 1;
+  const int64_t x_elems = p.fuse_silu_and_mul ? 2 * p.k : p.k;
+  SmallKernelExtent ext;
+  ext.x_end = (e * p.x_expert_stride + last * p.x_row_stride + x_elems) *
+              input_bytes(p.in_format);
+  ext.q_end = e * p.q_expert_stride + last * p.q_row_stride + p.k;
+  ext.s_words =
+      e * p.s_expert_stride +
+      (packed ? p.packed_rows + (p.packed_cols - 1) * p.packed_col_stride
+              : last * p.s_row_stride +
+                    (p.groups_per_row - 1) * p.s_group_stride + 1);
+  return ext;
+}
+
 // Whether quant_small_kernel can take the call: one vector per lane, one
-// group per item (strided) or one packed word per item, and every byte
-// offset the call touches below 2^31 (its index arithmetic is 32-bit).
+// group per item (strided) or one packed word per item, and every offset
+// the call touches below 2^31 (its index arithmetic is 32-bit; scales are
+// indexed by word).
 inline bool small_kernel_shape_fits(const QuantProblem& p,
                                     const LaunchPlan& plan) {
-  if (!plan.vectorized || plan.nv != 1) return false;
+  if (!plan.vectorized || plan.nv != 1 || p.m < 1) return false;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   if (!packed && plan.chunk != 1) return false;
-  const int64_t kLimit = INT32_MAX;
-  const int64_t in_bytes = input_bytes(p.in_format);
-  const int64_t last = p.m - 1;
-  const int64_t x_end = (last * p.x_row_stride + p.k) * in_bytes;
-  const int64_t q_end = last * p.q_row_stride + p.k;
-  const int64_t s_end =
-      packed ? p.packed_rows + (p.packed_cols - 1) * p.packed_col_stride
-             : last * p.s_row_stride + (p.groups_per_row - 1) * p.s_group_stride;
-  return p.m >= 1 && x_end < kLimit && q_end < kLimit && s_end < kLimit &&
-         plan.items * plan.lanes < kLimit;
+  const SmallKernelExtent ext = small_kernel_extent(p);
+  return ext.x_end < INT32_MAX && ext.q_end < INT32_MAX &&
+         ext.s_words < INT32_MAX && plan.items * plan.lanes < INT32_MAX;
 }
 
 // Whether it does (the tuning switch, then the shape).
@@ -343,9 +364,7 @@ inline void use_packed_byte_grid(const QuantProblem& p, int64_t rows,
 // Whether every byte of the packed scale words has an offset below 2^31:
 // the small kernels store the bytes with 32-bit offsets.
 inline bool packed_bytes_fit_31_bits(const QuantProblem& p) {
-  const int64_t last_word =
-      p.packed_rows - 1 + (p.packed_cols - 1) * p.packed_col_stride;
-  return (last_word + 1) * 4 < INT32_MAX;
+  return small_kernel_extent(p).s_words * 4 < INT32_MAX;
 }
 
 // Whether fused_small_kernel takes a fused/masked plan: fuse_silu_and_mul,
@@ -366,18 +385,10 @@ inline bool fused_small_kernel_fits(const QuantProblem& p,
   }
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   if (packed && plan.chunks_per_row != p.packed_cols * kChunk) return false;
-  const int64_t in_bytes = input_bytes(p.in_format);
-  const int64_t e = p.experts - 1, last = p.m - 1;
-  const int64_t x_end =
-      (e * p.x_expert_stride + last * p.x_row_stride + 2 * p.k) * in_bytes;
-  const int64_t q_end = e * p.q_expert_stride + last * p.q_row_stride + p.k;
-  const int64_t s_words =
-      e * p.s_expert_stride +
-      (packed ? p.packed_rows + (p.packed_cols - 1) * p.packed_col_stride
-              : last * p.s_row_stride +
-                    (p.groups_per_row - 1) * p.s_group_stride + 1);
-  return x_end < INT32_MAX && q_end < INT32_MAX && s_words * 4 < INT32_MAX &&
-         plan.items * plan.lanes < INT32_MAX;
+  // The experts' base offsets are bytes, the scales' too (e * words * 4).
+  const SmallKernelExtent ext = small_kernel_extent(p);
+  return ext.x_end < INT32_MAX && ext.q_end < INT32_MAX &&
+         ext.s_words * 4 < INT32_MAX && plan.items * plan.lanes < INT32_MAX;
 }
 
 // The packed plan as one group per item (chunk 1, four items per UE8M0

@@ -259,7 +259,10 @@ void masked_calls_count_all_experts() {
   edge.m = 2;
   edge.x_row_stride = (int64_t{1} << 30) - 10000;  // gate ends below 2^31 bytes, up past it
   const gpu::LaunchPlan ep = gpu::plan_fused(edge, kSms, &rows);
-  expect(gpu::small_kernel_shape_fits(edge, ep) && !gpu::fused_small_kernel_fits(edge, ep),
+  QuantProblem edge_plain = edge;  // the same rows read without the up half
+  edge_plain.fuse_silu_and_mul = false;
+  expect(gpu::small_kernel_shape_fits(edge_plain, ep) && !gpu::small_kernel_shape_fits(edge, ep) &&
+             !gpu::fused_small_kernel_fits(edge, ep),
          "fused: the up half's offsets count");
   QuantProblem masked_one = row1;
   masked_one.masked_m = reinterpret_cast<const int32_t*>(row1.s);
