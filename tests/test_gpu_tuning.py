@@ -21,7 +21,7 @@ import torch
 pytestmark = pytest.mark.gpu_only
 
 TUNES = ["grid=wave", "mgrid=full", "packed=word", "small=0", "chunk=1", "chunk=2", "vpl=1,chunk=1", "vpl=2", "vpl=4",
-         "bps=4", "flat=0", "mrows=0", "mrows=3"]
+         "bps=4", "flat=0", "mrows=1", "mrows=3", "smax=16", "smax=19"]
 
 _CHILD = textwrap.dedent("""
     import sys, torch

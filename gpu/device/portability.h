@@ -44,6 +44,12 @@ inline Error multiprocessor_count(int device, int* n) {
   return hipDeviceGetAttribute(n, hipDeviceAttributeMultiprocessorCount,
                                device);
 }
+inline Error memory_clock_and_bus(int device, int* khz, int* bits) {
+  const Error e =
+      hipDeviceGetAttribute(khz, hipDeviceAttributeMemoryClockRate, device);
+  if (e != kSuccess) return e;
+  return hipDeviceGetAttribute(bits, hipDeviceAttributeMemoryBusWidth, device);
+}
 template <typename Kernel>
 inline Error resident_blocks_per_sm(Kernel kernel, int block, int* n) {
   return hipOccupancyMaxActiveBlocksPerMultiprocessor(n, kernel, block, 0);
@@ -60,11 +66,28 @@ inline Error set_device(int d) { return cudaSetDevice(d); }
 inline Error multiprocessor_count(int device, int* n) {
   return cudaDeviceGetAttribute(n, cudaDevAttrMultiProcessorCount, device);
 }
+inline Error memory_clock_and_bus(int device, int* khz, int* bits) {
+  const Error e = cudaDeviceGetAttribute(khz, cudaDevAttrMemoryClockRate, device);
+  if (e != kSuccess) return e;
+  return cudaDeviceGetAttribute(bits, cudaDevAttrGlobalMemoryBusWidth, device);
+}
 template <typename Kernel>
 inline Error resident_blocks_per_sm(Kernel kernel, int block, int* n) {
   return cudaOccupancyMaxActiveBlocksPerMultiprocessor(n, kernel, block, 0);
 }
 #endif
+
+// The device memory's peak bandwidth in GB/s (two transfers per clock over
+// the bus), or 0 where the runtime does not say.
+inline int peak_memory_gbps(int device) {
+  int khz = 0, bits = 0;
+  if (memory_clock_and_bus(device, &khz, &bits) != kSuccess || khz <= 0 ||
+      bits <= 0) {
+    (void)last_error();  // clear it: an unknown bandwidth is not an error
+    return 0;
+  }
+  return static_cast<int>(2 * static_cast<int64_t>(khz) * bits / 8 / 1000000);
+}
 
 // Makes `device` current for the launch and restores the caller's device
 // afterwards, so a call on cuda:1 from a thread whose current device is

@@ -27,25 +27,42 @@ constexpr const char* kPlatformName = "HIP";
 constexpr const char* kPlatformName = "CUDA";
 #endif
 
-// The grid is sized from the multiprocessor (CU) count; asking the runtime on
-// every call would cost more host time than a small kernel runs, so it is
+// The grid is sized from the multiprocessor (CU) count, and the plain
+// kernels' shape from the memory's peak bandwidth; asking the runtime on
+// every call would cost more host time than a small kernel runs, so each is
 // read once per device. A function-local static in an inline function is one
 // object per shared library, whichever files include this header.
-inline int cached_multiprocessor_count(int device) {
-  constexpr int kMaxDevices = 64;
-  static std::atomic<int> counts[kMaxDevices];
-  const bool cacheable = device >= 0 && device < kMaxDevices;
+constexpr int kMaxCachedDevices = 64;
+
+template <typename Read>
+inline int cached_device_value(std::atomic<int>* slots, int device, Read read) {
+  const bool cacheable = device >= 0 && device < kMaxCachedDevices;
   if (cacheable) {
-    const int cached = counts[device].load(std::memory_order_relaxed);
+    const int cached = slots[device].load(std::memory_order_relaxed);
     if (cached > 0) return cached;
   }
-  int n = 0;
-  const Error e = multiprocessor_count(device, &n);
-  STD_TORCH_CHECK(e == kSuccess && n > 0,
-                  "groupquant: could not read the multiprocessor count of "
-                  "cuda:", device, ": ", error_string(e));
-  if (cacheable) counts[device].store(n, std::memory_order_relaxed);
-  return n;
+  const int v = read();
+  if (cacheable && v > 0) slots[device].store(v, std::memory_order_relaxed);
+  return v;
+}
+
+inline int cached_multiprocessor_count(int device) {
+  static std::atomic<int> counts[kMaxCachedDevices];
+  return cached_device_value(counts, device, [device] {
+    int n = 0;
+    const Error e = multiprocessor_count(device, &n);
+    STD_TORCH_CHECK(e == kSuccess && n > 0,
+                    "groupquant: could not read the multiprocessor count of "
+                    "cuda:", device, ": ", error_string(e));
+    return n;
+  });
+}
+
+// 0 (not cached, read again next call) where the runtime does not say.
+inline int cached_peak_memory_gbps(int device) {
+  static std::atomic<int> gbps[kMaxCachedDevices];
+  return cached_device_value(gbps, device,
+                             [device] { return peak_memory_gbps(device); });
 }
 
 // Quantizes a validated problem on `stream` (a cudaStream_t / hipStream_t of
@@ -63,7 +80,8 @@ inline void launch_on_stream(const QuantProblem& problem, void* stream) {
   const Error e =
       problem.fused_or_masked()
           ? launch_fused(problem, static_cast<Stream>(stream), sms)
-          : launch_quant(problem, static_cast<Stream>(stream), sms);
+          : launch_quant(problem, static_cast<Stream>(stream), sms,
+                         cached_peak_memory_gbps(device));
   STD_TORCH_CHECK(e == kSuccess, "groupquant: ", kPlatformName,
                   " kernel launch failed on cuda:", device, ": ",
                   error_string(e));

@@ -30,7 +30,8 @@ namespace gpu {
 // gives every masked call a sub-group per item; flat=0 keeps two-vector
 // fused calls on fused_vec_kernel; mrows=N gives each masked fused item of
 // fused_small_kernel N rows of its expert (1: a sub-group per row; 0: a
-// number chosen per problem).
+// number chosen per problem); smax=N lets plain problems of up to 2^N
+// groups take the small kernel's shape (10 <= N <= 30).
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
 // block scheduler balances the tail that a fixed wave leaves. Every value
@@ -74,9 +75,15 @@ struct LaunchTuning {
   // us, masked fused H = 2048 row 82.8 -> 71.4 us; nothing slower.
   bool fused_flat = true;
   // Rows of its expert per masked item of fused_small_kernel
-  // (masked_rows_per_item); 0: chosen per problem. One, a row per item, is
-  // the grid measured before row slots, kept until they are measured.
-  int64_t masked_rows = 1;
+  // (masked_rows_per_item); 0: chosen per problem, mrows=1 restores a row
+  // per item. H200, E = 8, T = 4096, H = 2048, row, same wheel and call
+  // (docs/h200/masked_sweep_{default,mrows_0}.json, mrows=1 then 0):
+  // T valid rows 115 -> 113 µs, T/2 70.1 -> 60.2 µs (61.7% -> 71.9% of the
+  // valid rows' copy), T/32 18.7 -> 10.4 µs; mrows=2 and 4 in between.
+  int64_t masked_rows = 0;
+  // log2 of the most groups a plain problem takes the small kernel's shape
+  // at (small_kernel_max_groups); 0: by the device's memory bandwidth.
+  int small_max_log2 = 0;
 };
 
 inline LaunchTuning parse_tuning(const char* text) {
@@ -113,6 +120,10 @@ inline LaunchTuning parse_tuning(const char* text) {
                val.find_first_not_of("0123456789") == std::string::npos &&
                std::stoi(val) >= 0) {
       t.masked_rows = std::stoi(val);
+    } else if (key == "smax" && !val.empty() && val.size() < 3 &&
+               val.find_first_not_of("0123456789") == std::string::npos &&
+               std::stoi(val) >= 10 && std::stoi(val) <= 30) {
+      t.small_max_log2 = std::stoi(val);
     }
     pos = end + 1;
   }
@@ -246,17 +257,38 @@ inline void plan_items(const QuantProblem& p, int sm_count, int64_t rows,
 // problems keep two vectors per lane (16384 x 7168: 99.6% of copy there).
 constexpr int64_t kSmallKernelMaxGroups = int64_t{1} << 19;
 
-inline bool prefers_small_shape(const QuantProblem& p) {
+// Memory faster than this (peak GB/s, gpu::peak_memory_gbps) needs more
+// bytes in flight per SM than the small kernel's one 16-byte load per lane
+// past 2^16 groups. The H200 (HBM3e, 4.8 TB/s peak against the H100's 3.35)
+// ran the 2^19 rule slower than the two-vector plans of its 2026-12-01
+// build at every shape above 2^16 groups that changed kernel, and faster at
+// and below it (docs/h200/2026-12-06/bench_cuda.json against
+// docs/h200/bench_cuda.json, same kernels otherwise: 16384 x 4096 row 58.9
+// against 54.9 µs, packed 58.8 against 51.7; 16384 x 2048 row 31.8 against
+// 30.6; 4096 x 7168 packed 28.2 against 26.0; 4096 x 4096 packed 18.2
+// against 16.8; but 4096 x 2048 row 11.1 against 11.8 and 1024 x 7168 10.3
+// against 11.3). smax=N in GROUPQUANT_GPU_TUNE sets the bound to 2^N.
+constexpr int kWideMemoryGbps = 4000;
+constexpr int64_t kSmallKernelMaxGroupsWideMemory = int64_t{1} << 16;
+
+inline int64_t small_kernel_max_groups(int peak_memory_gbps) {
+  if (tuning().small_max_log2 > 0) return int64_t{1} << tuning().small_max_log2;
+  return peak_memory_gbps > kWideMemoryGbps ? kSmallKernelMaxGroupsWideMemory
+                                            : kSmallKernelMaxGroups;
+}
+
+inline bool prefers_small_shape(const QuantProblem& p, int64_t max_groups) {
   return tuning().small_kernel && tuning().vectors_per_lane == 0 &&
-         tuning().chunk == kChunk &&
-         p.m * p.groups_per_row <= kSmallKernelMaxGroups;
+         tuning().chunk == kChunk && p.m * p.groups_per_row <= max_groups;
 }
 
 inline void packed_by_bytes(const QuantProblem& p, LaunchPlan* plan);
 
-inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count) {
+// small_max_groups: small_kernel_max_groups of the device.
+inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count,
+                              int64_t small_max_groups = kSmallKernelMaxGroups) {
   LaunchPlan plan;
-  const bool small_shape = prefers_small_shape(p);
+  const bool small_shape = prefers_small_shape(p, small_max_groups);
   plan.vectorized = vector_shape(
       p, small_shape ? 1 : vectors_per_lane(p.m * p.groups_per_row, sm_count),
       &plan.lanes, &plan.nv);

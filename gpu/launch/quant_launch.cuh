@@ -226,9 +226,11 @@ inline Error launch_for_input(const QuantProblem& p, const LaunchPlan& plan,
 // Launches the quantization of a validated, non-empty problem on `stream`
 // (the caller has made the problem's device current). Returns the launch
 // status.
-inline Error launch_quant(const QuantProblem& p, Stream stream, int sm_count) {
+inline Error launch_quant(const QuantProblem& p, Stream stream, int sm_count,
+                          int peak_memory_gbps) {
   if (sm_count < 1) sm_count = 1;
-  const LaunchPlan plan = plan_launch(p, sm_count);
+  const LaunchPlan plan =
+      plan_launch(p, sm_count, small_kernel_max_groups(peak_memory_gbps));
   if (plan.items == 0) return kSuccess;
   EncodeMode mode;
   encode_mode(p, &mode.clamp, &mode.fnuz_via_fn);

@@ -183,12 +183,15 @@ void masked_calls_count_all_experts() {
              fused_packed.chunks_per_row == 56 && !fused_packed.one_wave &&
              gpu::fused_small_kernel_fits(packed_masked, fused_packed),
          "masked fused packed, 1.8M groups: fused_small_kernel, a byte per item");
-  expect(fused_packed.row_slots == 4096 && fused_packed.items == 8 * 4096 * 56,
-         "masked fused: a row per item by default");
   // 8 x 4096 x 56 items of 8 lanes: 57344 blocks a row each; at most 16
   // blocks per SM (2112) takes 32 rows per item, 128 slots per expert.
+  expect(fused_packed.row_slots == 128 && fused_packed.items == 8 * 128 * 56 &&
+             fused_packed.blocks == 8 * 128 * 56 * 8 / 256,
+         "masked fused: row slots chosen by default");
   expect(gpu::masked_rows_per_item(packed_masked, kSms, fused_packed, 0) == 32,
          "masked fused, rows per item chosen: the grid within 16 blocks per SM");
+  expect(gpu::masked_rows_per_item(packed_masked, kSms, fused_packed, 1) == 1,
+         "masked fused, mrows=1: a row per item");
   expect(gpu::masked_rows_per_item(packed_masked, 1, fused_packed, 0) == 4096,
          "masked fused, rows per item chosen for one SM: every row in one item");
   expect(gpu::masked_rows_per_item(packed_masked, kSms, fused_packed, 3) == 3 &&
@@ -270,6 +273,29 @@ void masked_calls_count_all_experts() {
          "masked, few groups (four per item): fused_vec_kernel");
 }
 
+void small_shape_bound_follows_memory_bandwidth() {
+  // H100 SXM (2619 MHz x 5120 bits: 3352 GB/s) and unknown (0): 2^19 groups;
+  // H200 (HBM3e, about 4.8 TB/s): 2^16.
+  expect(gpu::small_kernel_max_groups(3352) == int64_t{1} << 19 &&
+             gpu::small_kernel_max_groups(0) == int64_t{1} << 19,
+         "3.35 TB/s or unknown: the small shape up to 2^19 groups");
+  expect(gpu::small_kernel_max_groups(4800) == int64_t{1} << 16,
+         "4.8 TB/s: the small shape up to 2^16 groups");
+  const int64_t wide = gpu::small_kernel_max_groups(4800);
+  for (auto [m, k, nv] : {std::tuple<int64_t, int64_t, int>{4096, 2048, 1},
+                          {1024, 7168, 1}, {4096, 4096, 2}, {16384, 2048, 2},
+                          {4096, 7168, 2}}) {
+    for (bool packed : {false, true}) {
+      const QuantProblem p = problem(m, k, packed);
+      const gpu::LaunchPlan plan = gpu::plan_launch(p, kSms, wide);
+      expect(plan.nv == nv && gpu::small_kernel_shape_fits(p, plan) == (nv == 1),
+             "wide memory: two vectors per lane past 2^16 groups");
+      expect(gpu::plan_launch(p, kSms).nv == 1,
+             "narrow memory: the small shape up to 2^19 groups");
+    }
+  }
+}
+
 void small_kernels_get_every_block() {
   gpu::LaunchPlan plan;
   plan.blocks = 5000;
@@ -294,9 +320,13 @@ void tuning_defaults_and_overrides() {
          "packed scales a byte per group by default; packed=word a word per item");
   expect(!none.masked_full_grid && gpu::parse_tuning("mgrid=full").masked_full_grid,
          "masked calls: one resident wave by default; mgrid=full a sub-group per item");
-  expect(none.masked_rows == 1 && gpu::parse_tuning("mrows=4").masked_rows == 4 &&
-             gpu::parse_tuning("mrows=0").masked_rows == 0,
-         "masked fused rows per item: one by default; mrows=N fixes them, 0 chooses");
+  expect(none.masked_rows == 0 && gpu::parse_tuning("mrows=4").masked_rows == 4 &&
+             gpu::parse_tuning("mrows=1").masked_rows == 1,
+         "masked fused rows per item: chosen by default; mrows=N fixes them");
+  expect(none.small_max_log2 == 0 && gpu::parse_tuning("smax=19").small_max_log2 == 19 &&
+             gpu::parse_tuning("smax=9").small_max_log2 == 0 &&
+             gpu::parse_tuning("smax=31").small_max_log2 == 0,
+         "small-shape bound: by bandwidth by default; smax=N (10..30) sets 2^N");
   const gpu::LaunchTuning t = gpu::parse_tuning("vpl=2,grid=wave,small=bogus");
   expect(t.vectors_per_lane == 2 && !t.full_grid && t.small_kernel,
          "overrides apply one by one; an unknown value leaves the default");
@@ -307,6 +337,7 @@ void tuning_defaults_and_overrides() {
 int main() {
   tuning_defaults_and_overrides();
   small_kernels_get_every_block();
+  small_shape_bound_follows_memory_bandwidth();
   small_problems_take_the_small_kernel();
   mid_problems_take_the_small_kernel();
   packed_by_bytes_takes_one_group_per_item();
