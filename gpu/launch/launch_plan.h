@@ -262,10 +262,10 @@ constexpr int64_t kSmallKernelMaxGroups = int64_t{1} << 19;
 // past 2^16 groups. The H200 (HBM3e, 4.8 TB/s peak against the H100's 3.35)
 // ran the 2^19 rule slower than the two-vector plans of its 2026-12-01
 // build at every shape above 2^16 groups that changed kernel, and faster at
-// and below it (docs/h200/2026-12-06/bench_cuda.json against
-// docs/h200/bench_cuda.json, same kernels otherwise: 16384 x 4096 row 58.9
-// against 54.9 µs, packed 58.8 against 51.7; 16384 x 2048 row 31.8 against
-// 30.6; 4096 x 7168 packed 28.2 against 26.0; 4096 x 4096 packed 18.2
+// and below it (docs/h200/bench_cuda.json against
+// docs/h200/2026-12-01/bench_cuda.json, same kernels otherwise: 16384 x
+// 4096 row 58.9 against 54.9 µs, packed 58.8 against 51.7; 16384 x 2048
+// row 31.8 against 30.6; 4096 x 7168 packed 28.2 against 26.0; 4096 x 4096 packed 18.2
 // against 16.8; but 4096 x 2048 row 11.1 against 11.8 and 1024 x 7168 10.3
 // against 11.3). smax=N in GROUPQUANT_GPU_TUNE sets the bound to 2^N.
 constexpr int kWideMemoryGbps = 4000;
