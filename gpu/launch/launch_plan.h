@@ -265,9 +265,10 @@ constexpr int64_t kSmallKernelMaxGroups = int64_t{1} << 19;
 // and below it (docs/h200/bench_cuda.json against
 // docs/h200/2026-12-01/bench_cuda.json, same kernels otherwise: 16384 x
 // 4096 row 58.9 against 54.9 µs, packed 58.8 against 51.7; 16384 x 2048
-// row 31.8 against 30.6; 4096 x 7168 packed 28.2 against 26.0; 4096 x 4096 packed 18.2
-// against 16.8; but 4096 x 2048 row 11.1 against 11.8 and 1024 x 7168 10.3
-// against 11.3). smax=N in GROUPQUANT_GPU_TUNE sets the bound to 2^N.
+// row 31.8 against 30.6; 4096 x 7168 packed 28.2 against 26.0; 4096 x
+// 4096 packed 18.2 against 16.8; but 4096 x 2048 row 11.1 against 11.8
+// and 1024 x 7168 10.3 against 11.3). smax=N in GROUPQUANT_GPU_TUNE sets
+// the bound to 2^N.
 constexpr int kWideMemoryGbps = 4000;
 constexpr int64_t kSmallKernelMaxGroupsWideMemory = int64_t{1} << 16;
 
