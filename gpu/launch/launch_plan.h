@@ -86,6 +86,20 @@ struct LaunchTuning {
   int small_max_log2 = 0;
 };
 
+// `val` as a number of at most `max_digits` decimal digits in [lo, hi], or
+// false (the setting keeps its default).
+inline bool parse_bounded(const std::string& val, size_t max_digits, int lo,
+                          int hi, int* out) {
+  if (val.empty() || val.size() > max_digits ||
+      val.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  const int n = std::stoi(val);
+  if (n < lo || n > hi) return false;
+  *out = n;
+  return true;
+}
+
 inline LaunchTuning parse_tuning(const char* text) {
   LaunchTuning t;
   if (text == nullptr) return t;
@@ -98,14 +112,13 @@ inline LaunchTuning parse_tuning(const char* text) {
     const size_t eq = item.find('=');
     const std::string key = item.substr(0, eq);
     const std::string val = eq == std::string::npos ? "" : item.substr(eq + 1);
+    int n = 0;
     if (key == "vpl" && (val == "1" || val == "2" || val == "4")) {
       t.vectors_per_lane = std::stoi(val);
     } else if (key == "chunk" && (val == "1" || val == "2" || val == "4")) {
       t.chunk = std::stoi(val);
-    } else if (key == "bps" && !val.empty() && val.size() < 3 &&
-               val.find_first_not_of("0123456789") == std::string::npos &&
-               std::stoi(val) > 0) {
-      t.blocks_per_sm = std::stoi(val);
+    } else if (key == "bps" && parse_bounded(val, 2, 1, 99, &n)) {
+      t.blocks_per_sm = n;
     } else if (key == "grid" && (val == "wave" || val == "full")) {
       t.full_grid = val == "full";
     } else if (key == "small" && (val == "0" || val == "1")) {
@@ -116,14 +129,10 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.masked_full_grid = val == "full";
     } else if (key == "flat" && (val == "0" || val == "1")) {
       t.fused_flat = val == "1";
-    } else if (key == "mrows" && !val.empty() && val.size() < 4 &&
-               val.find_first_not_of("0123456789") == std::string::npos &&
-               std::stoi(val) >= 0) {
-      t.masked_rows = std::stoi(val);
-    } else if (key == "smax" && !val.empty() && val.size() < 3 &&
-               val.find_first_not_of("0123456789") == std::string::npos &&
-               std::stoi(val) >= 10 && std::stoi(val) <= 30) {
-      t.small_max_log2 = std::stoi(val);
+    } else if (key == "mrows" && parse_bounded(val, 3, 0, 999, &n)) {
+      t.masked_rows = n;
+    } else if (key == "smax" && parse_bounded(val, 2, 10, 30, &n)) {
+      t.small_max_log2 = n;
     }
     pos = end + 1;
   }
@@ -513,12 +522,17 @@ inline bool wide_fused_rows(const QuantProblem& p) {
 // of two, that keep the grid within kMaskedSlotBlocksPerSm blocks per SM.
 constexpr int64_t kMaskedSlotBlocksPerSm = 16;
 
+// Row slots per expert for `rows_per_item` rows per item.
+inline int64_t masked_row_slots(const QuantProblem& p, int64_t rows_per_item) {
+  return (p.m + rows_per_item - 1) / rows_per_item;
+}
+
 inline int64_t masked_rows_per_item(const QuantProblem& p, int sm_count,
                                     const LaunchPlan& plan, int64_t asked) {
   if (asked > 0) return asked < p.m ? asked : p.m;
   const int64_t target = static_cast<int64_t>(sm_count) * kMaskedSlotBlocksPerSm;
   int64_t n = 1;
-  while (n < p.m && blocks_for(p.experts * ((p.m + n - 1) / n) *
+  while (n < p.m && blocks_for(p.experts * masked_row_slots(p, n) *
                                    plan.chunks_per_row,
                                plan.lanes) > target) {
     n *= 2;
@@ -529,7 +543,7 @@ inline int64_t masked_rows_per_item(const QuantProblem& p, int sm_count,
 // The grid of row slots for `rows_per_item` rows per item.
 inline void use_masked_row_slots(const QuantProblem& p, int64_t rows_per_item,
                                  LaunchPlan* plan) {
-  plan->row_slots = (p.m + rows_per_item - 1) / rows_per_item;
+  plan->row_slots = masked_row_slots(p, rows_per_item);
   plan->items = p.experts * plan->row_slots * plan->chunks_per_row;
   plan->blocks = blocks_for(plan->items, plan->lanes);
 }

@@ -323,6 +323,15 @@ void tuning_defaults_and_overrides() {
   expect(none.masked_rows == 0 && gpu::parse_tuning("mrows=4").masked_rows == 4 &&
              gpu::parse_tuning("mrows=1").masked_rows == 1,
          "masked fused rows per item: chosen by default; mrows=N fixes them");
+  expect(none.blocks_per_sm == 1 && gpu::parse_tuning("bps=4").blocks_per_sm == 4 &&
+             gpu::parse_tuning("bps=0").blocks_per_sm == 1 &&
+             gpu::parse_tuning("bps=100").blocks_per_sm == 1 &&
+             gpu::parse_tuning("bps=x").blocks_per_sm == 1,
+         "bps=N: 1 <= N <= 99");
+  expect(gpu::parse_tuning("mrows=1000").masked_rows == 0 &&
+             gpu::parse_tuning("mrows=-1").masked_rows == 0 &&
+             gpu::parse_tuning("mrows=").masked_rows == 0,
+         "mrows: at most three digits, no sign");
   expect(none.small_max_log2 == 0 && gpu::parse_tuning("smax=19").small_max_log2 == 19 &&
              gpu::parse_tuning("smax=9").small_max_log2 == 0 &&
              gpu::parse_tuning("smax=31").small_max_log2 == 0,
