@@ -561,8 +561,11 @@ __global__ void __launch_bounds__(kBlockThreads)
 // problems never need: no grid-stride loop (one item per sub-group; the host
 // launches one sub-group per item), 32-bit offsets (the host checks that
 // every byte offset of the call fits), and a parameter block of 32-bit
-// fields. kGroups is the item's group count: 1 for the strided layouts, the
-// 4 groups of one UE8M0 word for the packed one.
+// fields. kGroups is the item's group count: 1 for the strided layouts and
+// the packed byte grid, the 4 groups of one UE8M0 word for the packed word
+// grid. kNV is the 16-byte vectors per lane of a one-group item: 1 for the
+// small problems this kernel was made for, 2 for the large ones on memory
+// that needs more bytes in flight per lane (launch_plan.h, flat_wide_plan).
 struct SmallParams {
   const void* x;
   void* q;
@@ -635,10 +638,12 @@ __device__ inline void store_small_scale(const SmallParams& p,
   }
 }
 
-template <InputFormat kIn, QuantFormat kOut, int kGroups, bool kPow2,
+template <InputFormat kIn, QuantFormat kOut, int kNV, int kGroups, bool kPow2,
           bool kClamp, bool kAlt, bool kPackedByte = false>
 __global__ void __launch_bounds__(kBlockThreads)
     quant_small_kernel(const SmallParams p) {
+  static_assert(kNV == 1 || kGroups == 1,
+                "a packed word's four groups take one vector per lane");
   using In = Input<kIn>;
   constexpr int kVec = 16 / In::kBytes;
   const SmallItem it = small_item(p);
@@ -648,29 +653,38 @@ __global__ void __launch_bounds__(kBlockThreads)
   const uint32_t g0 = chunk * kGroups;
   const char* xg = static_cast<const char*>(p.x) + data_row * p.x_row_bytes +
                    g0 * p.x_group_bytes + lane * 16u;
-  uint4 raw[kGroups];
+  // Lane l holds vectors l, l + lanes, ... of its group (whole 32-byte
+  // sectors per load instruction, as in quant_vec_kernel).
+  uint4 raw[kGroups][kNV];
   bool valid[kGroups];
 #pragma unroll
   for (int j = 0; j < kGroups; ++j) {
     valid[j] = has_data && g0 + j < p.gpr;
-    raw[j] = valid[j] ? load16(xg + j * p.x_group_bytes)
-                      : make_uint4(0u, 0u, 0u, 0u);
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      raw[j][v] = valid[j] ? load16(xg + j * p.x_group_bytes + v * lanes * 16u)
+                           : make_uint4(0u, 0u, 0u, 0u);
+    }
   }
   float s[kGroups];
 #pragma unroll
   for (int j = 0; j < kGroups; ++j) {
-    float f[kVec];
-    In::unpack(raw[j], f);
-    s[j] = group_scale<kPow2>(p, group_max(abs_max_tree(f), lanes));
+    float a = 0.f;
+#pragma unroll
+    for (int v = 0; v < kNV; ++v) {
+      float f[kVec];
+      In::unpack(raw[j][v], f);
+      a = v == 0 ? abs_max_tree(f) : fmaxf(a, abs_max_tree(f));
+    }
+    s[j] = group_scale<kPow2>(p, group_max(a, lanes));
   }
   char* qg = static_cast<char*>(p.q) + data_row * p.q_row_stride +
              g0 * p.group_size + lane * kVec;
 #pragma unroll
   for (int j = 0; j < kGroups; ++j) {
     if (!valid[j]) continue;
-    const uint4 one[1] = {raw[j]};
-    quantize_group<kIn, kOut, 1, kPow2, kClamp, kAlt>(
-        one, s[j], p.qmin, p.qmax, qg + j * p.group_size, 0);
+    quantize_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(
+        raw[j], s[j], p.qmin, p.qmax, qg + j * p.group_size, lanes * kVec);
   }
   if constexpr (kPackedByte) {
     static_assert(kGroups == 1 && kPow2, "a byte per one-group item");

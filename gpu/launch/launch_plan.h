@@ -31,7 +31,9 @@ namespace gpu {
 // fused calls on fused_vec_kernel; mrows=N gives each masked fused item of
 // fused_small_kernel N rows of its expert (1: a sub-group per row; 0: a
 // number chosen per problem); smax=N lets plain problems of up to 2^N
-// groups take the small kernel's shape (10 <= N <= 30).
+// groups take the small kernel's shape (10 <= N <= 30); pflat=1 / pflat=0
+// turn quant_small_kernel's two-vector plans for larger plain problems on /
+// off (unset: by memory bandwidth, flat_large_plans).
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
 // block scheduler balances the tail that a fixed wave leaves. Every value
@@ -84,6 +86,10 @@ struct LaunchTuning {
   // log2 of the most groups a plain problem takes the small kernel's shape
   // at (small_kernel_max_groups); 0: by the device's memory bandwidth.
   int small_max_log2 = 0;
+  // Plain problems past the small-shape bound with two vectors per lane run
+  // quant_small_kernel with one group per item (flat_large_plans); -1: where
+  // memory is wide, 0 / 1: off / on.
+  int plain_flat = -1;
 };
 
 // `val` as a number of at most `max_digits` decimal digits in [lo, hi], or
@@ -133,6 +139,8 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.masked_rows = n;
     } else if (key == "smax" && parse_bounded(val, 2, 10, 30, &n)) {
       t.small_max_log2 = n;
+    } else if (key == "pflat" && (val == "0" || val == "1")) {
+      t.plain_flat = val == "1";
     }
     pos = end + 1;
   }
@@ -292,11 +300,28 @@ inline bool prefers_small_shape(const QuantProblem& p, int64_t max_groups) {
          tuning().chunk == kChunk && p.m * p.groups_per_row <= max_groups;
 }
 
-inline void packed_by_bytes(const QuantProblem& p, LaunchPlan* plan);
+// Whether plain problems past the small-shape bound, where two vectors per
+// lane are chosen, run quant_small_kernel with two vectors per lane and one
+// group per item (packed: a byte of the UE8M0 word) instead of
+// quant_vec_kernel's four-group items: no grid-stride loop, 32-bit offsets,
+// items small enough that the last wave leaves no SM idle for long. Tried
+// where memory is wide (the H200: the four-group items' 80 registers allow
+// 3 resident blocks per SM, and their four groups in a row per sub-group
+// come out as a latency chain); pflat=0 / pflat=1 in GROUPQUANT_GPU_TUNE
+// force it off / on.
+inline bool flat_large_plans(int peak_memory_gbps) {
+  if (tuning().plain_flat >= 0) return tuning().plain_flat == 1;
+  return peak_memory_gbps > kWideMemoryGbps;
+}
 
-// small_max_groups: small_kernel_max_groups of the device.
+inline void packed_by_bytes(const QuantProblem& p, LaunchPlan* plan);
+inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan);
+
+// small_max_groups: small_kernel_max_groups of the device; flat_large:
+// flat_large_plans of the device.
 inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count,
-                              int64_t small_max_groups = kSmallKernelMaxGroups) {
+                              int64_t small_max_groups = kSmallKernelMaxGroups,
+                              bool flat_large = false) {
   LaunchPlan plan;
   const bool small_shape = prefers_small_shape(p, small_max_groups);
   plan.vectorized = vector_shape(
@@ -304,9 +329,22 @@ inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count,
       &plan.lanes, &plan.nv);
   if (!plan.vectorized) plan.lanes = kGenericLanes;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
-  plan_items(p, sm_count, packed ? p.packed_rows : p.m, &plan,
-             small_shape && plan.nv == 1 ? 1 : tuning().chunk);
-  if (packed && tuning().packed_bytes) packed_by_bytes(p, &plan);
+  const int64_t rows = packed ? p.packed_rows : p.m;
+  // One group per item for quant_small_kernel: the small shape (one vector
+  // per lane, or two where a group needs 16 lanes' worth of them, float32
+  // G = 128), and under flat_large the larger problems' two vectors.
+  const bool untuned = prefers_small_shape(p, INT64_MAX);
+  const bool one_group =
+      plan.vectorized && plan.nv <= 2 &&
+      (small_shape || (flat_large && untuned && plan.nv == 2));
+  plan_items(p, sm_count, rows, &plan, one_group ? 1 : tuning().chunk);
+  if (packed && tuning().packed_bytes && (plan.nv == 1 || one_group)) {
+    packed_by_bytes(p, &plan);
+  }
+  if (plan.nv == 2 && plan.chunk == 1 && !small_kernel_fits(p, plan)) {
+    // quant_vec_kernel has no one-group instance with two vectors per lane.
+    plan_items(p, sm_count, rows, &plan, tuning().chunk);
+  }
   return plan;
 }
 
@@ -374,15 +412,15 @@ inline SmallKernelExtent small_kernel_extent(const QuantProblem& p) {
   return ext;
 }
 
-// Whether quant_small_kernel can take the call: one vector per lane, one
-// group per item (strided) or one packed word per item, and every offset
-// the call touches below 2^31 (its index arithmetic is 32-bit; scales are
-// indexed by word).
+// Whether quant_small_kernel can take the call: one group per item
+// (strided, or a byte of the packed word) with one or two vectors per lane,
+// or one packed word per item with one, and every offset the call touches
+// below 2^31 (its index arithmetic is 32-bit; scales are indexed by word).
 inline bool small_kernel_shape_fits(const QuantProblem& p,
                                     const LaunchPlan& plan) {
-  if (!plan.vectorized || plan.nv != 1 || p.m < 1) return false;
+  if (!plan.vectorized || plan.nv > 2 || p.m < 1) return false;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
-  if (!packed && plan.chunk != 1) return false;
+  if (plan.chunk != 1 && (!packed || plan.nv != 1)) return false;
   const SmallKernelExtent ext = small_kernel_extent(p);
   return ext.x_end < INT32_MAX && ext.q_end < INT32_MAX &&
          ext.s_words < INT32_MAX && plan.items * plan.lanes < INT32_MAX;
@@ -437,7 +475,7 @@ inline bool fused_small_kernel_fits(const QuantProblem& p,
 // word, each writing its byte): only for the small kernel, whose byte
 // offsets of the scale words must then fit 31 bits as well.
 inline void packed_by_bytes(const QuantProblem& p, LaunchPlan* plan) {
-  if (!plan->vectorized || plan->nv != 1) return;
+  if (!plan->vectorized || plan->nv > 2) return;
   LaunchPlan b = *plan;
   use_packed_byte_grid(p, p.packed_rows, &b);
   if (small_kernel_fits(p, b) && packed_bytes_fit_31_bits(p)) *plan = b;

@@ -162,7 +162,10 @@ inline SmallParams make_small_params(const QuantProblem& p,
   return k;
 }
 
-template <InputFormat kIn, QuantFormat kOut>
+// quant_small_kernel with kNV vectors per lane: a byte of the packed word
+// per item (packed_by_bytes), a packed word per item (one vector per lane
+// only), or one strided group per item.
+template <InputFormat kIn, QuantFormat kOut, int kNV>
 inline Error launch_small(const QuantProblem& p, const LaunchPlan& plan,
                           const EncodeMode& mode, int sm, Stream st) {
   const SmallParams k = make_small_params(p, plan);
@@ -173,18 +176,21 @@ inline Error launch_small(const QuantProblem& p, const LaunchPlan& plan,
     constexpr bool kPow2 = decltype(pow2)::value;
     constexpr bool kClamp = decltype(clamp)::value;
     constexpr bool kAlt = decltype(alt)::value;
-    if constexpr (decltype(packed_byte)::value) {  // packed_by_bytes
+    if constexpr (decltype(packed_byte)::value) {
       return launch_grid<
-          quant_small_kernel<kIn, kOut, 1, kPow2, kClamp, kAlt, true>, false>(
-          plan, sm, st, k);
+          quant_small_kernel<kIn, kOut, kNV, 1, kPow2, kClamp, kAlt, true>,
+          false>(plan, sm, st, k);
     }
-    if (packed) {
-      return launch_grid<
-          quant_small_kernel<kIn, kOut, kChunk, kPow2, kClamp, kAlt>, false>(
-          plan, sm, st, k);
+    if constexpr (kNV == 1) {
+      if (packed) {
+        return launch_grid<
+            quant_small_kernel<kIn, kOut, 1, kChunk, kPow2, kClamp, kAlt>,
+            false>(plan, sm, st, k);
+      }
     }
-    return launch_grid<quant_small_kernel<kIn, kOut, 1, kPow2, kClamp, kAlt>,
-                       false>(plan, sm, st, k);
+    return launch_grid<
+        quant_small_kernel<kIn, kOut, kNV, 1, kPow2, kClamp, kAlt>, false>(
+        plan, sm, st, k);
   });
 }
 
@@ -194,7 +200,8 @@ template <InputFormat kIn, QuantFormat kOut>
 inline Error launch_typed(const QuantProblem& p, const LaunchPlan& plan,
                           const EncodeMode& mode, int sm, Stream st) {
   if (small_kernel_fits(p, plan)) {
-    return launch_small<kIn, kOut>(p, plan, mode, sm, st);
+    return plan.nv == 1 ? launch_small<kIn, kOut, 1>(p, plan, mode, sm, st)
+                        : launch_small<kIn, kOut, 2>(p, plan, mode, sm, st);
   }
   const KernelParams k = make_params(p, plan);
   if (!plan.vectorized) {
@@ -230,7 +237,8 @@ inline Error launch_quant(const QuantProblem& p, Stream stream, int sm_count,
                           int peak_memory_gbps) {
   if (sm_count < 1) sm_count = 1;
   const LaunchPlan plan =
-      plan_launch(p, sm_count, small_kernel_max_groups(peak_memory_gbps));
+      plan_launch(p, sm_count, small_kernel_max_groups(peak_memory_gbps),
+                  flat_large_plans(peak_memory_gbps));
   if (plan.items == 0) return kSuccess;
   EncodeMode mode;
   encode_mode(p, &mode.clamp, &mode.fnuz_via_fn);

@@ -296,6 +296,46 @@ void small_shape_bound_follows_memory_bandwidth() {
   }
 }
 
+void flat_large_plans_on_wide_memory() {
+  expect(gpu::flat_large_plans(4800) && !gpu::flat_large_plans(3352) &&
+             !gpu::flat_large_plans(0),
+         "one-group plans past the small shape: on where memory is wide");
+  const int64_t wide = gpu::small_kernel_max_groups(4800);
+  for (auto [m, k] : {std::pair<int64_t, int64_t>{4096, 4096}, {16384, 2048},
+                      {16384, 7168}}) {
+    const QuantProblem p = problem(m, k, false);
+    const gpu::LaunchPlan plan = gpu::plan_launch(p, kSms, wide, true);
+    expect(plan.nv == 2 && plan.lanes == 8 && plan.chunk == 1 &&
+               plan.items == m * (k / 128) &&
+               gpu::small_kernel_shape_fits(p, plan),
+           "flat large: quant_small_kernel, two vectors per lane, a group per item");
+    const QuantProblem pk = problem(m, k, true);
+    const gpu::LaunchPlan pp = gpu::plan_launch(pk, kSms, wide, true);
+    expect(pp.nv == 2 && pp.chunk == 1 && pp.chunks_per_row == pk.packed_cols * 4 &&
+               gpu::small_kernel_shape_fits(pk, pp),
+           "flat large packed: a byte of the UE8M0 word per item");
+    const gpu::LaunchPlan off = gpu::plan_launch(p, kSms, wide, false);
+    expect(off.nv == 2 && off.chunk == 4 && !gpu::small_kernel_shape_fits(p, off),
+           "flat large off: quant_vec_kernel's four-group items");
+  }
+  QuantProblem far = problem(16384, 7168, false);
+  far.x_row_stride = int64_t{1} << 20;  // rows 2 MiB apart: 32 GiB of x
+  const gpu::LaunchPlan fp = gpu::plan_launch(far, kSms, wide, true);
+  expect(fp.nv == 2 && fp.chunk == 4 && !gpu::small_kernel_shape_fits(far, fp),
+         "flat large past 2^31 bytes: back to four-group items");
+  QuantProblem f32 = problem(1, 7168, false);  // G = 128 fp32: 32 vectors
+  f32.in_format = InputFormat::kFloat32;
+  const gpu::LaunchPlan f32p = gpu::plan_launch(f32, kSms);
+  expect(f32p.nv == 2 && f32p.lanes == 16 && f32p.chunk == 1 &&
+             gpu::small_kernel_shape_fits(f32, f32p),
+         "float32 G = 128 small M: quant_small_kernel with two vectors per lane");
+  expect(gpu::parse_tuning(nullptr).plain_flat == -1 &&
+             gpu::parse_tuning("pflat=0").plain_flat == 0 &&
+             gpu::parse_tuning("pflat=1").plain_flat == 1 &&
+             gpu::parse_tuning("pflat=2").plain_flat == -1,
+         "pflat: by bandwidth by default; 0 / 1 force it");
+}
+
 void small_kernels_get_every_block() {
   gpu::LaunchPlan plan;
   plan.blocks = 5000;
@@ -347,6 +387,7 @@ int main() {
   tuning_defaults_and_overrides();
   small_kernels_get_every_block();
   small_shape_bound_follows_memory_bandwidth();
+  flat_large_plans_on_wide_memory();
   small_problems_take_the_small_kernel();
   mid_problems_take_the_small_kernel();
   packed_by_bytes_takes_one_group_per_item();
