@@ -328,10 +328,11 @@ __device__ inline SmallItem masked_small_item(const FusedSmallParams& fp,
 }
 
 // One item of fused_small_kernel: load gate and up, SiLU*mul, quantize,
-// store q and the scale. Lanes without `valid` load zeros and store
-// nothing but still take part in the group's shuffles.
-template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPackedByte,
-          bool kPow2, bool kClamp, bool kAlt>
+// store q and the scale; without kFused (masked plain calls) load x and
+// quantize it as quant_small_kernel does. Lanes without `valid` load zeros
+// and store nothing but still take part in the group's shuffles.
+template <InputFormat kIn, QuantFormat kOut, int kNV, bool kFused,
+          bool kPackedByte, bool kPow2, bool kClamp, bool kAlt>
 __device__ inline void fused_small_item(const FusedSmallParams& fp,
                                         const SmallParams& p,
                                         const SmallItem& it) {
@@ -343,24 +344,38 @@ __device__ inline void fused_small_item(const FusedSmallParams& fp,
   const char* xg = static_cast<const char*>(p.x) + data_row * p.x_row_bytes +
                    chunk * p.x_group_bytes + lane * 16u;
   const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
-  uint4 gate[kNV], up[kNV];
+  uint4 gate[kNV], up[kNV];  // without kFused, gate holds x
 #pragma unroll
   for (int v = 0; v < kNV; ++v) {
     gate[v] = valid ? load16(xg + v * lanes * 16u) : zero;
   }
+  if constexpr (kFused) {
 #pragma unroll
-  for (int v = 0; v < kNV; ++v) {
-    up[v] = valid ? load16(xg + fp.up_bytes + v * lanes * 16u) : zero;
+    for (int v = 0; v < kNV; ++v) {
+      up[v] = valid ? load16(xg + fp.up_bytes + v * lanes * 16u) : zero;
+    }
   }
   char* qg = static_cast<char*>(p.q) + data_row * p.q_row_stride +
              chunk * p.group_size + lane * kVec;
-  const float s = fused_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(
-      p, static_cast<int>(lanes), true, valid, gate, up, qg);
+  float s;
+  if constexpr (kFused) {
+    s = fused_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(
+        p, static_cast<int>(lanes), true, valid, gate, up, qg);
+  } else {
+    s = group_scale<kPow2>(p, group_max(lane_abs_max<kIn>(gate), lanes));
+    if (valid) {
+      quantize_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(
+          gate, s, p.qmin, p.qmax, qg, lanes * kVec);
+    }
+  }
   store_small_scale<kPackedByte>(p, it, valid, s);
 }
 
+// kFused false: masked calls without the fusion (the plain op per expert),
+// kMasked only.
 template <InputFormat kIn, QuantFormat kOut, int kNV, bool kMasked,
-          bool kPackedByte, bool kPow2, bool kClamp, bool kAlt>
+          bool kPackedByte, bool kPow2, bool kClamp, bool kAlt,
+          bool kFused = true>
 __global__ void __launch_bounds__(kBlockThreads)
     fused_small_kernel(const FusedSmallParams fp) {
   SmallParams p = fp.k;
@@ -373,13 +388,14 @@ __global__ void __launch_bounds__(kBlockThreads)
       it.active = it.row < valid_rows;
       it.has_data = it.active;
       it.data_row = it.active ? it.row : 0u;
-      fused_small_item<kIn, kOut, kNV, kPackedByte, kPow2, kClamp, kAlt>(
-          fp, p, it);
+      fused_small_item<kIn, kOut, kNV, kFused, kPackedByte, kPow2, kClamp,
+                       kAlt>(fp, p, it);
       it.row += fp.row_slots;
     }
   } else {
     // Lanes out of range load zeros.
-    fused_small_item<kIn, kOut, kNV, kPackedByte, kPow2, kClamp, kAlt>(
+    static_assert(kFused, "unmasked plain calls take quant_small_kernel");
+    fused_small_item<kIn, kOut, kNV, true, kPackedByte, kPow2, kClamp, kAlt>(
         fp, p, small_item(p));
   }
 }

@@ -638,6 +638,20 @@ __device__ inline void store_small_scale(const SmallParams& p,
   }
 }
 
+// The largest |value| of a lane's kNV vectors of one group (NaN ignored, as
+// abs_max_tree), before the group's shuffles.
+template <InputFormat kIn, int kNV>
+__device__ inline float lane_abs_max(const uint4 (&raw)[kNV]) {
+  float a = 0.f;
+#pragma unroll
+  for (int v = 0; v < kNV; ++v) {
+    float f[16 / Input<kIn>::kBytes];
+    Input<kIn>::unpack(raw[v], f);
+    a = v == 0 ? abs_max_tree(f) : fmaxf(a, abs_max_tree(f));
+  }
+  return a;
+}
+
 template <InputFormat kIn, QuantFormat kOut, int kNV, int kGroups, bool kPow2,
           bool kClamp, bool kAlt, bool kPackedByte = false>
 __global__ void __launch_bounds__(kBlockThreads)
@@ -669,14 +683,7 @@ __global__ void __launch_bounds__(kBlockThreads)
   float s[kGroups];
 #pragma unroll
   for (int j = 0; j < kGroups; ++j) {
-    float a = 0.f;
-#pragma unroll
-    for (int v = 0; v < kNV; ++v) {
-      float f[kVec];
-      In::unpack(raw[j][v], f);
-      a = v == 0 ? abs_max_tree(f) : fmaxf(a, abs_max_tree(f));
-    }
-    s[j] = group_scale<kPow2>(p, group_max(a, lanes));
+    s[j] = group_scale<kPow2>(p, group_max(lane_abs_max<kIn>(raw[j]), lanes));
   }
   char* qg = static_cast<char*>(p.q) + data_row * p.q_row_stride +
              g0 * p.group_size + lane * kVec;

@@ -65,7 +65,8 @@ inline Error launch_fused_typed(const LaunchPlan& plan, const EncodeMode& mode,
 // fused_small_kernel (fused_small_kernel_fits): the plain small kernel's
 // parameter block, the byte offset of the up half, and for masked calls the
 // experts' strides in bytes. Masked calls are always two vectors per lane
-// there (fused_small_kernel_fits), so only that instance has a masked twin.
+// there (fused_small_kernel_fits), so only that instance has a masked twin,
+// and masked calls without the fusion a masked plain one (kFused false).
 template <InputFormat kIn, QuantFormat kOut>
 inline Error launch_fused_small(const QuantProblem& p, const LaunchPlan& plan,
                                 const EncodeMode& mode, int sm_count,
@@ -90,19 +91,26 @@ inline Error launch_fused_small(const QuantProblem& p, const LaunchPlan& plan,
     constexpr bool kClamp = decltype(clamp)::value;
     constexpr bool kAlt = decltype(alt)::value;
     constexpr bool kByte = decltype(packed_byte)::value;
-    auto launch_as = [&](auto nv, auto masked) {
+    auto launch_as = [&](auto nv, auto masked, auto fused) {
       return launch_grid<
           fused_small_kernel<kIn, kOut, decltype(nv)::value,
                              decltype(masked)::value, kByte, kPow2, kClamp,
-                             kAlt>,
+                             kAlt, decltype(fused)::value>,
           false>(plan, sm_count, stream, fp);
     };
-    if (plan.nv == 1) {
-      return launch_as(std::integral_constant<int, 1>{}, std::false_type{});
+    if (!p.fuse_silu_and_mul) {  // masked plain: two vectors per lane only
+      return launch_as(std::integral_constant<int, 2>{}, std::true_type{},
+                       std::false_type{});
     }
-    return p.masked()
-               ? launch_as(std::integral_constant<int, 2>{}, std::true_type{})
-               : launch_as(std::integral_constant<int, 2>{}, std::false_type{});
+    const std::true_type fused;
+    if (plan.nv == 1) {
+      return launch_as(std::integral_constant<int, 1>{}, std::false_type{},
+                       fused);
+    }
+    return p.masked() ? launch_as(std::integral_constant<int, 2>{},
+                                  std::true_type{}, fused)
+                      : launch_as(std::integral_constant<int, 2>{},
+                                  std::false_type{}, fused);
   });
 }
 
@@ -138,10 +146,12 @@ inline Error launch_fused_in(const QuantProblem& p, const LaunchPlan& plan,
 }
 
 // Launches a validated, non-empty fused and/or masked problem on `stream`.
-inline Error launch_fused(const QuantProblem& p, Stream stream, int sm_count) {
+inline Error launch_fused(const QuantProblem& p, Stream stream, int sm_count,
+                          int peak_memory_gbps) {
   if (sm_count < 1) sm_count = 1;
   int64_t rows = 0;
-  const LaunchPlan plan = plan_fused(p, sm_count, &rows);
+  const LaunchPlan plan =
+      plan_fused(p, sm_count, &rows, flat_large_plans(peak_memory_gbps));
   if (plan.items == 0) return kSuccess;
   const FusedParams fp = make_fused_params(p, plan, rows);
   EncodeMode mode;

@@ -77,11 +77,11 @@ inline void launch_on_stream(const QuantProblem& problem, void* stream) {
   // Fused / masked problems take their own kernels (fused_launch.cuh), so
   // the plain ones stay exactly as tuned.
   const int sms = cached_multiprocessor_count(device);
+  const int gbps = cached_peak_memory_gbps(device);
   const Error e =
       problem.fused_or_masked()
-          ? launch_fused(problem, static_cast<Stream>(stream), sms)
-          : launch_quant(problem, static_cast<Stream>(stream), sms,
-                         cached_peak_memory_gbps(device));
+          ? launch_fused(problem, static_cast<Stream>(stream), sms, gbps)
+          : launch_quant(problem, static_cast<Stream>(stream), sms, gbps);
   STD_TORCH_CHECK(e == kSuccess, "groupquant: ", kPlatformName,
                   " kernel launch failed on cuda:", device, ": ",
                   error_string(e));

@@ -33,7 +33,8 @@ namespace gpu {
 // number chosen per problem); smax=N lets plain problems of up to 2^N
 // groups take the small kernel's shape (10 <= N <= 30); pflat=1 / pflat=0
 // turn quant_small_kernel's two-vector plans for larger plain problems on /
-// off (unset: by memory bandwidth, flat_large_plans).
+// off (unset: by memory bandwidth, flat_large_plans); mflat=1 / mflat=0 the
+// same for masked calls without the fusion (masked_plain_flat).
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
 // block scheduler balances the tail that a fixed wave leaves. Every value
@@ -90,6 +91,10 @@ struct LaunchTuning {
   // quant_small_kernel with one group per item (flat_large_plans); -1: where
   // memory is wide, 0 / 1: off / on.
   int plain_flat = -1;
+  // Masked calls without the fusion, two vectors per lane: fused_small_kernel
+  // with row slots (masked_plain_flat); -1: where memory is wide, 0 / 1:
+  // off (fused_vec_kernel's one-wave loop) / on.
+  int masked_plain_flat = -1;
 };
 
 // `val` as a number of at most `max_digits` decimal digits in [lo, hi], or
@@ -141,6 +146,8 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.small_max_log2 = n;
     } else if (key == "pflat" && (val == "0" || val == "1")) {
       t.plain_flat = val == "1";
+    } else if (key == "mflat" && (val == "0" || val == "1")) {
+      t.masked_plain_flat = val == "1";
     }
     pos = end + 1;
   }
@@ -447,20 +454,26 @@ inline bool packed_bytes_fit_31_bits(const QuantProblem& p) {
   return small_kernel_extent(p).s_words * 4 < INT32_MAX;
 }
 
-// Whether fused_small_kernel takes a fused/masked plan: fuse_silu_and_mul,
-// one group per item (packed: a byte of the word per item), one vector per
-// lane, or two under `flat` (masked calls: two only), and every byte offset
-// of every expert below 2^31, the up half (H elements after the gate)
-// included.
+// Whether fused_small_kernel takes a fused/masked plan: one group per item
+// (packed: a byte of the word per item); fused calls with one vector per
+// lane, or two under `flat` (masked calls: two only); masked calls without
+// the fusion with two (masked_plain_flat chooses their one-group plan);
+// and every byte offset of every expert below 2^31, the up half (H elements
+// after the gate) included.
 inline bool fused_small_kernel_fits(const QuantProblem& p,
                                     const LaunchPlan& plan) {
   const bool flat = tuning().fused_flat;
-  if (!tuning().small_kernel || !p.fuse_silu_and_mul || !plan.vectorized ||
-      plan.chunk != 1 || p.m < 1) {
+  if (!tuning().small_kernel || !plan.vectorized || plan.chunk != 1 ||
+      p.m < 1) {
     return false;
   }
-  if (p.masked() ? !(flat && plan.nv == 2)
-                 : !(plan.nv == 1 || (flat && plan.nv == 2))) {
+  if (!p.fuse_silu_and_mul) {
+    // Masked plain calls: two vectors per lane, unless mflat=0.
+    if (!p.masked() || plan.nv != 2 || tuning().masked_plain_flat == 0) {
+      return false;
+    }
+  } else if (p.masked() ? !(flat && plan.nv == 2)
+                        : !(plan.nv == 1 || (flat && plan.nv == 2))) {
     return false;
   }
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
@@ -586,9 +599,26 @@ inline void use_masked_row_slots(const QuantProblem& p, int64_t rows_per_item,
   plan->blocks = blocks_for(plan->items, plan->lanes);
 }
 
+// Masked calls without the fusion (the plain op per expert) with two
+// vectors per lane take one group per item on fused_small_kernel, with row
+// slots as the masked fused calls, instead of fused_vec_kernel's one-wave
+// loop of four-group items. Tried where memory is wide: on the H200 that
+// loop ran the bench's masked case (E = 8, T = 4096, K = 7168) at 77-82%
+// of the valid rows' copy (docs/h200/masked_sweep_mrows_0.json) where the
+// plain op reaches 96% at 16384 x 7168. mflat=0 / mflat=1 force it.
+inline bool masked_plain_flat(const QuantProblem& p, bool flat_large) {
+  if (!p.masked() || p.fuse_silu_and_mul || !tuning().small_kernel ||
+      tuning().vectors_per_lane != 0 || tuning().chunk != kChunk) {
+    return false;
+  }
+  if (tuning().masked_plain_flat >= 0) return tuning().masked_plain_flat == 1;
+  return flat_large;
+}
+
 // plan_launch's choices with experts * rows rows; `rows` is one expert's.
+// flat_large: flat_large_plans of the device.
 inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
-                             int64_t* rows) {
+                             int64_t* rows, bool flat_large = false) {
   LaunchPlan plan;
   const bool wide = wide_fused_rows(p);
   plan.vectorized =
@@ -601,11 +631,13 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
   const bool one_group = p.fuse_silu_and_mul && !p.masked() &&
                          tuning().small_kernel && tuning().chunk == kChunk &&
                          p.m * p.groups_per_row <= kFusedOneGroupMaxGroups;
+  const bool two_vector_items =
+      plan.nv == 2 && (wide || masked_plain_flat(p, flat_large));
   plan_items(p, sm_count, *rows * p.experts, &plan,
-             one_group || (wide && plan.nv == 2) ? 1 : tuning().chunk);
+             one_group || two_vector_items ? 1 : tuning().chunk);
   plan.one_wave = p.masked() && (p.fuse_silu_and_mul || !packed) &&
                   !tuning().masked_full_grid;
-  if (packed && plan.vectorized && (one_group || (wide && plan.nv == 2))) {
+  if (packed && plan.vectorized && (one_group || two_vector_items)) {
     // A word's four groups are no longer one sub-group's serial work (H100,
     // M = 1: 11.3 us packed against 5.8 us row-major).
     use_packed_byte_grid(p, *rows * p.experts, &plan);

@@ -169,6 +169,13 @@ void masked_calls_count_all_experts() {
   expect(plan.items == 8 * 4096 * 14, "masked: items over all experts");
   expect(plan.one_wave && gpu::launch_blocks(plan, 1056, true) == 1056,
          "masked: one resident wave, whose warps jump over masked rows");
+  const gpu::LaunchPlan flat = gpu::plan_fused(p, kSms, &rows, true);
+  expect(flat.nv == 2 && flat.chunk == 1 && !flat.one_wave && flat.row_slots > 0 &&
+             flat.items == 8 * flat.row_slots * 56 &&
+             gpu::fused_small_kernel_fits(p, flat),
+         "masked plain, wide memory: fused_small_kernel with row slots, a group per item");
+  expect(!gpu::fused_small_kernel_fits(p, plan) && plan.row_slots == 0,
+         "masked plain, narrow memory: fused_vec_kernel's four-group items");
   QuantProblem packed_masked = problem(4096, 7168, true);
   packed_masked.masked_m = p.masked_m;
   packed_masked.experts = 8;
@@ -177,6 +184,11 @@ void masked_calls_count_all_experts() {
   packed_masked.s_expert_stride = 14 * 4096;
   expect(!gpu::plan_fused(packed_masked, kSms, &rows).one_wave,
          "masked plain packed: the full grid");
+  const gpu::LaunchPlan flat_packed = gpu::plan_fused(packed_masked, kSms, &rows, true);
+  expect(flat_packed.chunk == 1 && flat_packed.chunks_per_row == 56 &&
+             flat_packed.row_slots > 0 &&
+             gpu::fused_small_kernel_fits(packed_masked, flat_packed),
+         "masked plain packed, wide memory: a byte of the word per item, row slots");
   packed_masked.fuse_silu_and_mul = true;
   const gpu::LaunchPlan fused_packed = gpu::plan_fused(packed_masked, kSms, &rows);
   expect(fused_packed.nv == 2 && fused_packed.chunk == 1 &&
@@ -334,6 +346,10 @@ void flat_large_plans_on_wide_memory() {
              gpu::parse_tuning("pflat=1").plain_flat == 1 &&
              gpu::parse_tuning("pflat=2").plain_flat == -1,
          "pflat: by bandwidth by default; 0 / 1 force it");
+  expect(gpu::parse_tuning(nullptr).masked_plain_flat == -1 &&
+             gpu::parse_tuning("mflat=0").masked_plain_flat == 0 &&
+             gpu::parse_tuning("mflat=1").masked_plain_flat == 1,
+         "mflat: by bandwidth by default; 0 / 1 force it");
 }
 
 void small_kernels_get_every_block() {
