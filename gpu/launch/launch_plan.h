@@ -171,6 +171,11 @@ struct LaunchPlan {
   // Masked fused_small_kernel plans: an item takes its expert's rows slot,
   // slot + row_slots, ... (items = experts * row_slots * chunks_per_row).
   int64_t row_slots = 0;
+  // Plans without the fusion: a small kernel (quant_small_kernel, or
+  // fused_small_kernel for masked calls) may take this plan with two vectors
+  // per lane (flat_large_plans / masked_plain_flat chose one group per item
+  // for it).
+  bool flat_two_vector = false;
 };
 
 inline int input_bytes(InputFormat f) {
@@ -307,18 +312,23 @@ inline bool prefers_small_shape(const QuantProblem& p, int64_t max_groups) {
          tuning().chunk == kChunk && p.m * p.groups_per_row <= max_groups;
 }
 
-// Whether plain problems past the small-shape bound, where two vectors per
-// lane are chosen, run quant_small_kernel with two vectors per lane and one
-// group per item (packed: a byte of the UE8M0 word) instead of
-// quant_vec_kernel's four-group items: no grid-stride loop, 32-bit offsets,
-// items small enough that the last wave leaves no SM idle for long. Tried
-// where memory is wide (the H200: the four-group items' 80 registers allow
-// 3 resident blocks per SM, and their four groups in a row per sub-group
-// come out as a latency chain); pflat=0 / pflat=1 in GROUPQUANT_GPU_TUNE
-// force it off / on.
+// Whether plain problems of two vectors per lane (past the small-shape
+// bound, and float32 groups of 128 at any size) run quant_small_kernel with
+// two vectors per lane and one group per item (packed: a byte of the UE8M0
+// word) instead of quant_vec_kernel's four-group items: no grid-stride loop, 32-bit offsets,
+// items small enough that the last wave leaves no SM idle for long. Meant
+// for wide memory (the H200: the four-group items' 80 registers allow 3
+// resident blocks per SM, and their four groups in a row per sub-group
+// come out as a latency chain; the two-vector small kernel has 38, bf16 ->
+// e4m3fn, sm_90a); pflat=0 / pflat=1 in GROUPQUANT_GPU_TUNE
+// force it off / on. Off by default until an H200 run has timed it
+// (kFlatPlansTimed; docs/cuda_kernel_notes.md, Session 10): every start
+// of a GPU host failed the session that wrote it.
+constexpr bool kFlatPlansTimed = false;
+
 inline bool flat_large_plans(int peak_memory_gbps) {
   if (tuning().plain_flat >= 0) return tuning().plain_flat == 1;
-  return peak_memory_gbps > kWideMemoryGbps;
+  return kFlatPlansTimed && peak_memory_gbps > kWideMemoryGbps;
 }
 
 inline void packed_by_bytes(const QuantProblem& p, LaunchPlan* plan);
@@ -337,19 +347,19 @@ inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count,
   if (!plan.vectorized) plan.lanes = kGenericLanes;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   const int64_t rows = packed ? p.packed_rows : p.m;
-  // One group per item for quant_small_kernel: the small shape (one vector
-  // per lane, or two where a group needs 16 lanes' worth of them, float32
-  // G = 128), and under flat_large the larger problems' two vectors.
+  // One group per item for quant_small_kernel: the small shape with one
+  // vector per lane, and under flat_large every plan of two (past the small
+  // shape, and where a group needs 16 lanes' worth of them: float32 G = 128).
   const bool untuned = prefers_small_shape(p, INT64_MAX);
   const bool one_group =
-      plan.vectorized && plan.nv <= 2 &&
-      (small_shape || (flat_large && untuned && plan.nv == 2));
+      plan.vectorized && ((small_shape && plan.nv == 1) ||
+                          (flat_large && untuned && plan.nv == 2));
+  plan.flat_two_vector = one_group && plan.nv == 2;
   plan_items(p, sm_count, rows, &plan, one_group ? 1 : tuning().chunk);
-  if (packed && tuning().packed_bytes && (plan.nv == 1 || one_group)) {
-    packed_by_bytes(p, &plan);
-  }
-  if (plan.nv == 2 && plan.chunk == 1 && !small_kernel_fits(p, plan)) {
+  if (packed && tuning().packed_bytes) packed_by_bytes(p, &plan);
+  if (plan.flat_two_vector && !small_kernel_fits(p, plan)) {
     // quant_vec_kernel has no one-group instance with two vectors per lane.
+    plan.flat_two_vector = false;
     plan_items(p, sm_count, rows, &plan, tuning().chunk);
   }
   return plan;
@@ -420,12 +430,14 @@ inline SmallKernelExtent small_kernel_extent(const QuantProblem& p) {
 }
 
 // Whether quant_small_kernel can take the call: one group per item
-// (strided, or a byte of the packed word) with one or two vectors per lane,
-// or one packed word per item with one, and every offset the call touches
+// (strided, or a byte of the packed word) with one vector per lane, or two
+// in a flat_two_vector plan, or one packed word per item with one vector
+// per lane, and every offset the call touches
 // below 2^31 (its index arithmetic is 32-bit; scales are indexed by word).
 inline bool small_kernel_shape_fits(const QuantProblem& p,
                                     const LaunchPlan& plan) {
-  if (!plan.vectorized || plan.nv > 2 || p.m < 1) return false;
+  if (!plan.vectorized || p.m < 1) return false;
+  if (plan.nv != 1 && !(plan.nv == 2 && plan.flat_two_vector)) return false;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   if (plan.chunk != 1 && (!packed || plan.nv != 1)) return false;
   const SmallKernelExtent ext = small_kernel_extent(p);
@@ -468,10 +480,8 @@ inline bool fused_small_kernel_fits(const QuantProblem& p,
     return false;
   }
   if (!p.fuse_silu_and_mul) {
-    // Masked plain calls: two vectors per lane, unless mflat=0.
-    if (!p.masked() || plan.nv != 2 || tuning().masked_plain_flat == 0) {
-      return false;
-    }
+    // Masked plain calls: the plans masked_plain_flat chose.
+    if (!p.masked() || plan.nv != 2 || !plan.flat_two_vector) return false;
   } else if (p.masked() ? !(flat && plan.nv == 2)
                         : !(plan.nv == 1 || (flat && plan.nv == 2))) {
     return false;
@@ -488,7 +498,7 @@ inline bool fused_small_kernel_fits(const QuantProblem& p,
 // word, each writing its byte): only for the small kernel, whose byte
 // offsets of the scale words must then fit 31 bits as well.
 inline void packed_by_bytes(const QuantProblem& p, LaunchPlan* plan) {
-  if (!plan->vectorized || plan->nv > 2) return;
+  if (!plan->vectorized || (plan->nv != 1 && !plan->flat_two_vector)) return;
   LaunchPlan b = *plan;
   use_packed_byte_grid(p, p.packed_rows, &b);
   if (small_kernel_fits(p, b) && packed_bytes_fit_31_bits(p)) *plan = b;
@@ -602,10 +612,11 @@ inline void use_masked_row_slots(const QuantProblem& p, int64_t rows_per_item,
 // Masked calls without the fusion (the plain op per expert) with two
 // vectors per lane take one group per item on fused_small_kernel, with row
 // slots as the masked fused calls, instead of fused_vec_kernel's one-wave
-// loop of four-group items. Tried where memory is wide: on the H200 that
-// loop ran the bench's masked case (E = 8, T = 4096, K = 7168) at 77-82%
-// of the valid rows' copy (docs/h200/masked_sweep_mrows_0.json) where the
-// plain op reaches 96% at 16384 x 7168. mflat=0 / mflat=1 force it.
+// loop of four-group items. Meant for wide memory, with the unmasked flat
+// plans (flat_large_plans, off until timed): on the H200 that loop ran the
+// bench's masked case (E = 8, T = 4096, K = 7168) at 77-82% of the valid
+// rows' copy (docs/h200/masked_sweep_mrows_0.json) where the plain op
+// reaches 96% at 16384 x 7168. mflat=0 / mflat=1 force it off / on.
 inline bool masked_plain_flat(const QuantProblem& p, bool flat_large) {
   if (!p.masked() || p.fuse_silu_and_mul || !tuning().small_kernel ||
       tuning().vectors_per_lane != 0 || tuning().chunk != kChunk) {
@@ -633,6 +644,7 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
                          p.m * p.groups_per_row <= kFusedOneGroupMaxGroups;
   const bool two_vector_items =
       plan.nv == 2 && (wide || masked_plain_flat(p, flat_large));
+  plan.flat_two_vector = two_vector_items && !p.fuse_silu_and_mul;
   plan_items(p, sm_count, *rows * p.experts, &plan,
              one_group || two_vector_items ? 1 : tuning().chunk);
   plan.one_wave = p.masked() && (p.fuse_silu_and_mul || !packed) &&

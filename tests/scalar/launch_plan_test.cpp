@@ -309,9 +309,9 @@ void small_shape_bound_follows_memory_bandwidth() {
 }
 
 void flat_large_plans_on_wide_memory() {
-  expect(gpu::flat_large_plans(4800) && !gpu::flat_large_plans(3352) &&
-             !gpu::flat_large_plans(0),
-         "one-group plans past the small shape: on where memory is wide");
+  expect(gpu::flat_large_plans(4800) == gpu::kFlatPlansTimed &&
+             !gpu::flat_large_plans(3352) && !gpu::flat_large_plans(0),
+         "one-group plans past the small shape: where memory is wide, once timed");
   const int64_t wide = gpu::small_kernel_max_groups(4800);
   for (auto [m, k] : {std::pair<int64_t, int64_t>{4096, 4096}, {16384, 2048},
                       {16384, 7168}}) {
@@ -337,10 +337,13 @@ void flat_large_plans_on_wide_memory() {
          "flat large past 2^31 bytes: back to four-group items");
   QuantProblem f32 = problem(1, 7168, false);  // G = 128 fp32: 32 vectors
   f32.in_format = InputFormat::kFloat32;
-  const gpu::LaunchPlan f32p = gpu::plan_launch(f32, kSms);
+  const gpu::LaunchPlan f32p = gpu::plan_launch(f32, kSms, wide, true);
   expect(f32p.nv == 2 && f32p.lanes == 16 && f32p.chunk == 1 &&
              gpu::small_kernel_shape_fits(f32, f32p),
-         "float32 G = 128 small M: quant_small_kernel with two vectors per lane");
+         "float32 G = 128 small M, flat plans: quant_small_kernel, two vectors per lane");
+  const gpu::LaunchPlan f32v = gpu::plan_launch(f32, kSms, wide, false);
+  expect(f32v.nv == 2 && !gpu::small_kernel_shape_fits(f32, f32v),
+         "float32 G = 128 small M, flat plans off: quant_vec_kernel");
   expect(gpu::parse_tuning(nullptr).plain_flat == -1 &&
              gpu::parse_tuning("pflat=0").plain_flat == 0 &&
              gpu::parse_tuning("pflat=1").plain_flat == 1 &&
