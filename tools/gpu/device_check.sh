@@ -24,6 +24,9 @@
 #   fusedncu   Nsight Compute on the fused kernel at M = 16384, H = 7168
 #   fusedstall the fused kernel's stall reasons per issued instruction (ncu)
 #              at 16384 x 7168 row, 16384 x 7168 packed and 4096 x 7168 row
+#   flat       what turning kFlatPlansTimed on needs (gpu/launch/launch_plan.h):
+#              the tuning test's pflat/mflat cases, then the plain bench
+#              default against pflat=1 and the masked bench against mflat=1
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 WHEEL_DIR=$1
@@ -191,6 +194,28 @@ for m, packed in ((16384, False), (16384, True), (4096, False)):
 torch.cuda.synchronize()" >"$OUT/ncu_fused_stall.txt" 2>&1 || status=1
       grep -E "fused_|Duration|DRAM Throughput|Registers Per|Achieved Occupancy|Issued Warp Per|stalled_(long|wait|math|short|no_inst|not_sel|lg|barrier|mio|dispatch|branch|selected)" \
         "$OUT/ncu_fused_stall.txt" | head -90
+      ;;
+    flat)
+      run_pytest pytest_tuning_flat tests/test_gpu_tuning.py --backend=cuda -k "pflat or mflat" || status=1
+      for tune in default pflat=1; do
+        name=flat_${tune//[=,]/_}
+        [[ $tune == default ]] && tune=""
+        GROUPQUANT_GPU_TUNE=$tune python3 -m groupquant.bench --device cuda \
+          --shapes "${FLAT_SHAPES:-256x7168,1024x7168,4096x2048,4096x4096,4096x7168,16384x2048,16384x4096,16384x7168}" \
+          --layouts row,col_tma,packed --compile off --no-accuracy \
+          --out "$OUT/$name" >"$OUT/$name.txt" 2>&1 || status=1
+        echo "--- tune '$tune'"
+        grep -E "^\| (row|col_tma|packed) " "$OUT/$name.txt" | awk -F'|' '{print $2,$3,$4,$5,$8}'
+      done
+      for tune in default mflat=1; do
+        name=flat_masked_${tune//[=,]/_}
+        [[ $tune == default ]] && tune=""
+        GROUPQUANT_GPU_TUNE=$tune python3 -m groupquant.bench --device cuda --ops masked \
+          --masked-valid 1,2,32 --layouts row,packed --compile off \
+          --out "$OUT/$name" >"$OUT/$name.txt" 2>&1 || status=1
+        echo "--- tune '$tune'"
+        grep -E "^\| (fused|plain)" "$OUT/$name.txt" | awk -F'|' '{print $2,$3,$4,$5,$7}'
+      done
       ;;
     *)
       echo "unknown step $step"; status=2
