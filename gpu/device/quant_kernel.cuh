@@ -565,7 +565,7 @@ __global__ void __launch_bounds__(kBlockThreads)
 // the packed byte grid, the 4 groups of one UE8M0 word for the packed word
 // grid. kNV is the 16-byte vectors per lane of a one-group item: 1 for the
 // small problems this kernel was made for, 2 for the large ones on memory
-// that needs more bytes in flight per lane (launch_plan.h, flat_wide_plan).
+// that needs more bytes in flight per lane (launch_plan.h, flat_large_plans).
 struct SmallParams {
   const void* x;
   void* q;

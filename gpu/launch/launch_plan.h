@@ -33,7 +33,7 @@ namespace gpu {
 // number chosen per problem); smax=N lets plain problems of up to 2^N
 // groups take the small kernel's shape (10 <= N <= 30); pflat=1 / pflat=0
 // turn quant_small_kernel's two-vector plans for larger plain problems on /
-// off (unset: by memory bandwidth, flat_large_plans); mflat=1 / mflat=0 the
+// off (unset: flat_large_plans's default); mflat=1 / mflat=0 the
 // same for masked calls without the fusion (masked_plain_flat).
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
@@ -88,12 +88,12 @@ struct LaunchTuning {
   // at (small_kernel_max_groups); 0: by the device's memory bandwidth.
   int small_max_log2 = 0;
   // Plain problems past the small-shape bound with two vectors per lane run
-  // quant_small_kernel with one group per item (flat_large_plans); -1: where
-  // memory is wide, 0 / 1: off / on.
+  // quant_small_kernel with one group per item (flat_large_plans); -1:
+  // flat_large_plans's default, 0 / 1: off / on.
   int plain_flat = -1;
   // Masked calls without the fusion, two vectors per lane: fused_small_kernel
-  // with row slots (masked_plain_flat); -1: where memory is wide, 0 / 1:
-  // off (fused_vec_kernel's one-wave loop) / on.
+  // with row slots (masked_plain_flat); -1: flat_large_plans's default,
+  // 0 / 1: off (fused_vec_kernel's one-wave loop) / on.
   int masked_plain_flat = -1;
 };
 
@@ -307,23 +307,29 @@ inline int64_t small_kernel_max_groups(int peak_memory_gbps) {
                                             : kSmallKernelMaxGroups;
 }
 
-inline bool prefers_small_shape(const QuantProblem& p, int64_t max_groups) {
+// Whether the per-problem shape rules apply: the small kernels on, vectors
+// per lane and groups per item not fixed by GROUPQUANT_GPU_TUNE.
+inline bool shape_rules_untuned() {
   return tuning().small_kernel && tuning().vectors_per_lane == 0 &&
-         tuning().chunk == kChunk && p.m * p.groups_per_row <= max_groups;
+         tuning().chunk == kChunk;
+}
+
+inline bool prefers_small_shape(const QuantProblem& p, int64_t max_groups) {
+  return shape_rules_untuned() && p.m * p.groups_per_row <= max_groups;
 }
 
 // Whether plain problems of two vectors per lane (past the small-shape
 // bound, and float32 groups of 128 at any size) run quant_small_kernel with
 // two vectors per lane and one group per item (packed: a byte of the UE8M0
-// word) instead of quant_vec_kernel's four-group items: no grid-stride loop, 32-bit offsets,
-// items small enough that the last wave leaves no SM idle for long. Meant
-// for wide memory (the H200: the four-group items' 80 registers allow 3
-// resident blocks per SM, and their four groups in a row per sub-group
-// come out as a latency chain; the two-vector small kernel has 38, bf16 ->
-// e4m3fn, sm_90a); pflat=0 / pflat=1 in GROUPQUANT_GPU_TUNE
-// force it off / on. Off by default until an H200 run has timed it
-// (kFlatPlansTimed; docs/cuda_kernel_notes.md, Session 10): every start
-// of a GPU host failed the session that wrote it.
+// word) instead of quant_vec_kernel's four-group items: no grid-stride
+// loop, 32-bit offsets, items small enough that the last wave leaves no SM
+// idle for long. Meant for wide memory (the H200: the four-group items' 80
+// registers allow 3 resident blocks per SM, and their four groups in a row
+// per sub-group come out as a latency chain; the two-vector small kernel
+// has 38, bf16 -> e4m3fn, sm_90a); pflat=0 / pflat=1 in
+// GROUPQUANT_GPU_TUNE force it off / on. Off by default until an H200 run
+// has timed it (kFlatPlansTimed; docs/cuda_kernel_notes.md, Session 10):
+// every start of a GPU host failed the session that wrote it.
 constexpr bool kFlatPlansTimed = false;
 
 inline bool flat_large_plans(int peak_memory_gbps) {
@@ -350,10 +356,10 @@ inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count,
   // One group per item for quant_small_kernel: the small shape with one
   // vector per lane, and under flat_large every plan of two (past the small
   // shape, and where a group needs 16 lanes' worth of them: float32 G = 128).
-  const bool untuned = prefers_small_shape(p, INT64_MAX);
   const bool one_group =
-      plan.vectorized && ((small_shape && plan.nv == 1) ||
-                          (flat_large && untuned && plan.nv == 2));
+      plan.vectorized &&
+      ((small_shape && plan.nv == 1) ||
+       (flat_large && shape_rules_untuned() && plan.nv == 2));
   plan.flat_two_vector = one_group && plan.nv == 2;
   plan_items(p, sm_count, rows, &plan, one_group ? 1 : tuning().chunk);
   if (packed && tuning().packed_bytes) packed_by_bytes(p, &plan);
@@ -432,8 +438,8 @@ inline SmallKernelExtent small_kernel_extent(const QuantProblem& p) {
 // Whether quant_small_kernel can take the call: one group per item
 // (strided, or a byte of the packed word) with one vector per lane, or two
 // in a flat_two_vector plan, or one packed word per item with one vector
-// per lane, and every offset the call touches
-// below 2^31 (its index arithmetic is 32-bit; scales are indexed by word).
+// per lane, and every offset the call touches below 2^31 (its index
+// arithmetic is 32-bit; scales are indexed by word).
 inline bool small_kernel_shape_fits(const QuantProblem& p,
                                     const LaunchPlan& plan) {
   if (!plan.vectorized || p.m < 1) return false;
@@ -569,8 +575,7 @@ constexpr int64_t kFusedOneGroupMaxGroups = int64_t{1} << 17;
 inline bool wide_fused_rows(const QuantProblem& p) {
   return p.fuse_silu_and_mul &&
          (p.layout != ScaleLayout::kPackedUE8M0 || tuning().fused_flat) &&
-         tuning().small_kernel && tuning().vectors_per_lane == 0 &&
-         tuning().chunk == kChunk &&
+         shape_rules_untuned() &&
          p.experts * p.m * p.groups_per_row > kFusedOneGroupMaxGroups;
 }
 
@@ -618,8 +623,7 @@ inline void use_masked_row_slots(const QuantProblem& p, int64_t rows_per_item,
 // rows' copy (docs/h200/masked_sweep_mrows_0.json) where the plain op
 // reaches 96% at 16384 x 7168. mflat=0 / mflat=1 force it off / on.
 inline bool masked_plain_flat(const QuantProblem& p, bool flat_large) {
-  if (!p.masked() || p.fuse_silu_and_mul || !tuning().small_kernel ||
-      tuning().vectors_per_lane != 0 || tuning().chunk != kChunk) {
+  if (!p.masked() || p.fuse_silu_and_mul || !shape_rules_untuned()) {
     return false;
   }
   if (tuning().masked_plain_flat >= 0) return tuning().masked_plain_flat == 1;
