@@ -26,7 +26,8 @@
 #              at 16384 x 7168 row, 16384 x 7168 packed and 4096 x 7168 row
 #   flat       what turning kFlatPlansTimed on needs (gpu/launch/launch_plan.h):
 #              the tuning test's pflat/mflat cases, then the plain bench
-#              default against pflat=1 and the masked bench against mflat=1
+#              default against pflat=1 (FLAT_TUNES to time others too) and
+#              the masked bench against mflat=1
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 WHEEL_DIR=$1
@@ -197,7 +198,7 @@ torch.cuda.synchronize()" >"$OUT/ncu_fused_stall.txt" 2>&1 || status=1
       ;;
     flat)
       run_pytest pytest_tuning_flat tests/test_gpu_tuning.py --backend=cuda -k "pflat or mflat" || status=1
-      for tune in default pflat=1; do
+      for tune in ${FLAT_TUNES:-default pflat=1}; do
         name=flat_${tune//[=,]/_}
         [[ $tune == default ]] && tune=""
         GROUPQUANT_GPU_TUNE=$tune python3 -m groupquant.bench --device cuda \
