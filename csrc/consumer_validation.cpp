@@ -18,47 +18,6 @@ using torch::headeronly::DeviceType;
 using torch::headeronly::ScalarType;
 using torch::stable::Tensor;
 
-// A tensor seen as [rows, cols]: the last dim is cols, the leading dims
-// collapse into one row stride (size-1 dims ignored) or the call fails.
-Rows2D view_2d(const char* op, const Info& t) {
-  Rows2D v;
-  const size_t d = t.sizes.size();
-  v.cols = t.sizes[d - 1];
-  v.col_stride = t.strides[d - 1];
-  v.rows = 1;
-  for (size_t i = 0; i + 1 < d; ++i) {
-    GQ_REQUIRE(mul_ok(v.rows, t.sizes[i], &v.rows), op, t.name,
-               " must have fewer than 2^63 rows, got shape ",
-               shape_str(t.sizes));
-  }
-  if (t.numel == 0) return v;
-  for (size_t i = 0; i < d; ++i) {
-    GQ_REQUIRE(t.sizes[i] <= 1 || t.strides[i] >= 0, op, t.name,
-               " must have non-negative strides, got strides ",
-               shape_str(t.strides));
-  }
-  if (v.cols <= 1) v.col_stride = 0;
-  bool have_inner = false;
-  int64_t span = 0;  // stride * size of the innermost non-trivial lead dim
-  for (size_t j = d - 1; j-- > 0;) {
-    if (t.sizes[j] == 1) continue;
-    if (!have_inner) {
-      v.row_stride = t.strides[j];
-      have_inner = true;
-    } else {
-      GQ_REQUIRE(t.strides[j] == span, op, t.name,
-                 " must have leading dims that collapse into one row stride "
-                 "(stride[", j, "] == stride[", j + 1, "] * size[", j + 1,
-                 "]), got shape ", shape_str(t.sizes), " and strides ",
-                 shape_str(t.strides));
-    }
-    GQ_REQUIRE(mul_ok(t.strides[j], t.sizes[j], &span), op, t.name,
-               " must have strides whose extent fits in 64 bits, got strides ",
-               shape_str(t.strides));
-  }
-  return v;
-}
-
 // Element (r, c) of a [rows, cols] tensor must be contiguous along c, and
 // (for a written tensor) rows must not overlap.
 void check_rows(const char* op, const Info& t, const Rows2D& v,
@@ -111,8 +70,8 @@ DequantTensors read_dequant(const char* op, const Tensor& q, const Tensor& s,
              "q must have at least 1 dimension, got a 0-dim tensor");
   GQ_REQUIRE(d.out.sizes == d.q.sizes, op, "output must have shape ",
              shape_str(d.q.sizes), " (q's), got ", shape_str(d.out.sizes));
-  d.q2 = view_2d(op, d.q);
-  d.out2 = view_2d(op, d.out);
+  d.q2 = collapse_rows(op, d.q);
+  d.out2 = collapse_rows(op, d.out);
   check_rows(op, d.q, d.q2, false);
   check_rows(op, d.out, d.out2, true);
   return d;
@@ -120,7 +79,7 @@ DequantTensors read_dequant(const char* op, const Tensor& q, const Tensor& s,
 
 // Scale tensor [rows, cols] read through any non-negative strides.
 Rows2D scale_view(const char* op, const Info& s) {
-  return view_2d(op, s);
+  return collapse_rows(op, s);
 }
 
 void finish_dequant(const char* op, const Tensor& q, const Tensor& s,
@@ -202,13 +161,13 @@ BlockQuantProblem validate_block_quant(const Tensor& input,
   p.ue8m0 = scale_ue8m0;
   p.device_index = x.device_type == DeviceType::CPU ? -1 : x.device_index;
 
-  const Rows2D x2 = view_2d(op, x);
-  const Rows2D q2 = view_2d(op, q);
+  const Rows2D x2 = collapse_rows(op, x);
+  const Rows2D q2 = collapse_rows(op, q);
   check_rows(op, x, x2, false);
   check_rows(op, q, q2, true);
   if (p.empty()) return p;
 
-  const Rows2D s2 = view_2d(op, s);
+  const Rows2D s2 = collapse_rows(op, s);
   const int64_t r = p.blocks_n, c = p.blocks_k;
   const bool row_major =
       (c <= 1 || s2.col_stride == 1) && (r <= 1 || s2.row_stride >= c);

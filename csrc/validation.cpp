@@ -17,55 +17,6 @@ using torch::headeronly::DeviceType;
 using torch::headeronly::ScalarType;
 using torch::stable::Tensor;
 
-// Collapses the leading dims into one row stride, or fails: dims of size 1
-// are ignored, each remaining outer dim must step exactly over the inner one.
-Rows2D collapse_rows(const char* op, const Info& t) {
-  Rows2D r;
-  const size_t d = t.sizes.size();
-  r.cols = t.sizes[d - 1];
-  r.col_stride = r.cols > 1 ? t.strides[d - 1] : 0;
-  r.rows = 1;
-  for (size_t i = 0; i + 1 < d; ++i) {
-    if (t.sizes[i] == 0) {
-      r.rows = 0;
-      break;
-    }
-  }
-  if (r.rows != 0) {
-    for (size_t i = 0; i + 1 < d; ++i) {
-      GQ_REQUIRE(mul_ok(r.rows, t.sizes[i], &r.rows), op, t.name,
-                 " must have fewer than 2^63 rows, got shape ",
-                 shape_str(t.sizes));
-    }
-  }
-  if (t.numel == 0) return r;  // no element is touched: strides are moot
-  for (size_t i = 0; i < d; ++i) {
-    GQ_REQUIRE(t.sizes[i] <= 1 || t.strides[i] >= 0, op, t.name,
-               " must have non-negative strides, got strides ",
-               shape_str(t.strides));
-  }
-  // Walk leading dims from the innermost outwards.
-  bool have_inner = false;
-  int64_t expected = 0;
-  for (size_t j = d - 1; j-- > 0;) {
-    if (t.sizes[j] == 1) continue;
-    if (!have_inner) {
-      r.row_stride = t.strides[j];
-      have_inner = true;
-    } else {
-      GQ_REQUIRE(t.strides[j] == expected, op, t.name,
-                 " must have leading dims that collapse into one row stride "
-                 "(stride[", j, "] == stride[", j + 1, "] * size[", j + 1,
-                 "]), got shape ", shape_str(t.sizes), " and strides ",
-                 shape_str(t.strides));
-    }
-    GQ_REQUIRE(mul_ok(t.strides[j], t.sizes[j], &expected), op, t.name,
-               " must have strides whose extent fits in 64 bits, got strides ",
-               shape_str(t.strides));
-  }
-  return r;
-}
-
 // The [T, cols] block of a masked [E, T, cols] tensor as Rows2D (row stride
 // strides[1]), with the expert stride beside it. Every stride of a dim
 // longer than 1 must be non-negative; the caller checks dim() == 3.

@@ -89,6 +89,12 @@ struct Rows2D {
   int64_t col_stride = 0;
 };
 
+// t seen as [rows, cols]: the last dim is cols, the leading dims collapse
+// into one row stride or the call fails (dims of size 1 are ignored, each
+// remaining outer dim must step exactly over the inner one; a size-0 dim
+// makes rows 0 without an overflow check of the others).
+Rows2D collapse_rows(const char* op, const Info& t);
+
 // Highest element offset a [rows, cols] walk touches (rows, cols >= 1).
 int64_t max_offset_2d(const char* op, const Info& t, const Rows2D& r);
 
