@@ -1,0 +1,51 @@
+#!/bin/bash
+# The device call that decides kFlatPlansTimed (gpu/launch/launch_plan.h),
+# ordered so that a call cut short still returns what matters most:
+#   1. device_check.sh flat: the pflat/mflat tuning tests (bytes), then the
+#      plain bench default against pflat=1 at the shapes past the small-shape
+#      bound, then the masked bench default against mflat=1;
+#   2. the sweep default against pflat=1,smax=10 at M = 256 (K = 4096, 7168):
+#      two-vector small-kernel items in the CUDA-graph table;
+#   3. the sweep of smax=19 (the H100's small-shape rule) at those shapes.
+#
+#   tools/gpu/flat_call.sh WHEEL_DIR [SECONDS]   (default 560: a call's 600 s
+#                                                  less installs and transfers)
+#
+# Everything is written under /tmp/gq_flat and tarred into $OUT/logs.tgz
+# every 15 s and at the end: the device tool returns at most 8 files from
+# $OUT, and a call killed at its limit returns only what $OUT holds then.
+set -u
+cd "$(dirname "$0")/../.."
+WHEEL_DIR=$1
+BUDGET=${2:-560}
+R=${OUT:-/tmp/gq_out}
+W=/tmp/gq_flat
+mkdir -p "$W" "$R"
+snap() { tar czf "$R/logs.tmp" -C "$(dirname "$W")" "$(basename "$W")" 2>/dev/null && mv "$R/logs.tmp" "$R/logs.tgz"; }
+(while sleep 15; do snap; done) &
+SNAP=$!
+start=$(date +%s)
+left() { echo $((BUDGET - $(date +%s) + start)); }
+check() { OUT=$W timeout "$1" bash tools/gpu/device_check.sh "$WHEEL_DIR" "$2" 2>&1 | tee -a "$W/log.txt"; }
+keep_sweep() {  # the sweep step's outputs under $W/$1
+  mkdir -p "$W/$1"
+  cp -r /tmp/gq_sweep /tmp/gq_sweep_*.txt "$W/$1/" 2>/dev/null
+  rm -rf /tmp/gq_sweep /tmp/gq_sweep_*.txt "$W/sweep.tgz"
+}
+BIG=4096x2048,4096x4096,4096x7168,16384x2048,16384x4096,16384x7168
+FLAT_SHAPES=$BIG check $((BUDGET - 30)) flat
+l=$(left)
+if ((l > 45)); then
+  SWEEP_TUNES="default pflat=1,smax=10" SWEEP_LAYOUTS=row,col_tma,packed \
+    SWEEP_SHAPES=256x4096,256x7168 check "$l" sweep
+  keep_sweep small
+fi
+l=$(left)
+if ((l > 60)); then
+  SWEEP_TUNES="smax=19" SWEEP_LAYOUTS=row,col_tma,packed \
+    SWEEP_SHAPES=${BIG%,16384x7168} check "$l" sweep
+  keep_sweep smax19
+fi
+kill $SNAP
+snap
+ls -la "$R"
