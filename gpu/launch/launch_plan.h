@@ -34,7 +34,9 @@ namespace gpu {
 // groups take the small kernel's shape (10 <= N <= 30); pflat=1 / pflat=0
 // turn quant_small_kernel's two-vector plans for larger plain problems on /
 // off (unset: flat_large_plans's default); mflat=1 / mflat=0 the
-// same for masked calls without the fusion (masked_plain_flat).
+// same for masked calls without the fusion (masked_plain_flat); svpl=2
+// gives the small shape two vectors per lane where the group has them
+// (half the lanes, two loads in flight each; untimed).
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
 // block scheduler balances the tail that a fixed wave leaves. Every value
@@ -95,6 +97,10 @@ struct LaunchTuning {
   // with row slots (masked_plain_flat); -1: flat_large_plans's default,
   // 0 / 1: off (fused_vec_kernel's one-wave loop) / on.
   int masked_plain_flat = -1;
+  // At least this many 16-byte vectors per lane for plain problems of the
+  // small shape (1 or 2): 2 is the candidate for the CUDA-graph replay
+  // misses at M <= 256 (docs/cuda_kernel_notes.md, Session 11), untimed.
+  int small_vectors = 1;
 };
 
 // `val` as a number of at most `max_digits` decimal digits in [lo, hi], or
@@ -148,6 +154,8 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.plain_flat = val == "1";
     } else if (key == "mflat" && (val == "0" || val == "1")) {
       t.masked_plain_flat = val == "1";
+    } else if (key == "svpl" && (val == "1" || val == "2")) {
+      t.small_vectors = std::stoi(val);
     }
     pos = end + 1;
   }
@@ -341,24 +349,28 @@ inline void packed_by_bytes(const QuantProblem& p, LaunchPlan* plan);
 inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan);
 
 // small_max_groups: small_kernel_max_groups of the device; flat_large:
-// flat_large_plans of the device.
+// flat_large_plans of the device; small_vectors: the least vectors per lane
+// of the small shape (LaunchTuning::small_vectors).
 inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count,
                               int64_t small_max_groups = kSmallKernelMaxGroups,
-                              bool flat_large = false) {
+                              bool flat_large = false, int small_vectors = 1) {
   LaunchPlan plan;
   const bool small_shape = prefers_small_shape(p, small_max_groups);
   plan.vectorized = vector_shape(
-      p, small_shape ? 1 : vectors_per_lane(p.m * p.groups_per_row, sm_count),
+      p,
+      small_shape ? small_vectors
+                  : vectors_per_lane(p.m * p.groups_per_row, sm_count),
       &plan.lanes, &plan.nv);
   if (!plan.vectorized) plan.lanes = kGenericLanes;
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   const int64_t rows = packed ? p.packed_rows : p.m;
   // One group per item for quant_small_kernel: the small shape with one
-  // vector per lane, and under flat_large every plan of two (past the small
-  // shape, and where a group needs 16 lanes' worth of them: float32 G = 128).
+  // vector per lane (or the two small_vectors asked for), and under
+  // flat_large every plan of two (past the small shape, and where a group
+  // needs 16 lanes' worth of them: float32 G = 128).
   const bool one_group =
       plan.vectorized &&
-      ((small_shape && plan.nv == 1) ||
+      ((small_shape && (plan.nv == 1 || plan.nv == small_vectors)) ||
        (flat_large && shape_rules_untuned() && plan.nv == 2));
   plan.flat_two_vector = one_group && plan.nv == 2;
   plan_items(p, sm_count, rows, &plan, one_group ? 1 : tuning().chunk);

@@ -238,7 +238,7 @@ inline Error launch_quant(const QuantProblem& p, Stream stream, int sm_count,
   if (sm_count < 1) sm_count = 1;
   const LaunchPlan plan =
       plan_launch(p, sm_count, small_kernel_max_groups(peak_memory_gbps),
-                  flat_large_plans(peak_memory_gbps));
+                  flat_large_plans(peak_memory_gbps), tuning().small_vectors);
   if (plan.items == 0) return kSuccess;
   EncodeMode mode;
   encode_mode(p, &mode.clamp, &mode.fnuz_via_fn);

@@ -400,6 +400,40 @@ void tuning_defaults_and_overrides() {
          "overrides apply one by one; an unknown value leaves the default");
 }
 
+void small_shape_with_two_vectors_per_lane() {
+  // svpl=2: half the lanes per group, two vectors each, a group (packed: a
+  // byte of the UE8M0 word) per item in quant_small_kernel.
+  for (int64_t m : {1, 64, 256}) {
+    const QuantProblem p = problem(m, 7168, false);
+    const gpu::LaunchPlan plan =
+        gpu::plan_launch(p, kSms, gpu::kSmallKernelMaxGroups, false, 2);
+    expect(plan.nv == 2 && plan.lanes == 8 && plan.chunk == 1 &&
+               plan.items == m * 56 && plan.flat_two_vector &&
+               gpu::small_kernel_shape_fits(p, plan),
+           "svpl=2: quant_small_kernel, two vectors per lane, a group per item");
+    const QuantProblem pk = problem(m, 7168, true);
+    const gpu::LaunchPlan pp =
+        gpu::plan_launch(pk, kSms, gpu::kSmallKernelMaxGroups, false, 2);
+    expect(pp.nv == 2 && pp.chunk == 1 &&
+               pp.chunks_per_row == pk.packed_cols * 4 &&
+               gpu::small_kernel_shape_fits(pk, pp),
+           "svpl=2 packed: a byte of the UE8M0 word per item");
+    const gpu::LaunchPlan one = gpu::plan_launch(p, kSms);
+    expect(one.nv == 1 && one.lanes == 16 && !one.flat_two_vector,
+           "small shape by default: one vector per lane");
+  }
+  QuantProblem f32 = problem(1, 7168, false);  // 32 vectors: two per lane anyway
+  f32.in_format = InputFormat::kFloat32;
+  expect(!gpu::plan_launch(f32, kSms).flat_two_vector &&
+             gpu::plan_launch(f32, kSms, gpu::kSmallKernelMaxGroups, false, 2)
+                 .flat_two_vector,
+         "float32 G = 128: the small kernel's two vectors only when asked");
+  expect(gpu::parse_tuning(nullptr).small_vectors == 1 &&
+             gpu::parse_tuning("svpl=2").small_vectors == 2 &&
+             gpu::parse_tuning("svpl=4").small_vectors == 1,
+         "svpl: 1 by default, 2 when asked, other values ignored");
+}
+
 }  // namespace
 
 int main() {
@@ -408,6 +442,7 @@ int main() {
   small_shape_bound_follows_memory_bandwidth();
   flat_large_plans_on_wide_memory();
   small_problems_take_the_small_kernel();
+  small_shape_with_two_vectors_per_lane();
   mid_problems_take_the_small_kernel();
   packed_by_bytes_takes_one_group_per_item();
   large_problems_take_two_vectors_per_lane();

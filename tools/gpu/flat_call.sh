@@ -4,8 +4,8 @@
 #   1. device_check.sh flat: the pflat/mflat tuning tests (bytes), then the
 #      plain bench default against pflat=1 at the shapes past the small-shape
 #      bound, then the masked bench default against mflat=1;
-#   2. the sweep default against pflat=1,smax=10 at M = 256 (K = 4096, 7168):
-#      two-vector small-kernel items in the CUDA-graph table;
+#   2. the sweep default against svpl=2 at M = 16, 64, 256: two-vector
+#      small-kernel items in the CUDA-graph table (the graph-replay misses);
 #   3. the sweep of smax=19 (the H100's small-shape rule) at those shapes.
 #
 #   tools/gpu/flat_call.sh WHEEL_DIR [SECONDS]   (default 560: a call's 600 s
@@ -36,8 +36,8 @@ BIG=4096x2048,4096x4096,4096x7168,16384x2048,16384x4096,16384x7168
 FLAT_SHAPES=$BIG check $((BUDGET - 30)) flat
 l=$(left)
 if ((l > 45)); then
-  SWEEP_TUNES="default pflat=1,smax=10" SWEEP_LAYOUTS=row,col_tma,packed \
-    SWEEP_SHAPES=256x4096,256x7168 check "$l" sweep
+  SWEEP_TUNES="default svpl=2" SWEEP_LAYOUTS=row,col_tma,packed \
+    SWEEP_SHAPES=16x7168,64x4096,64x7168,256x4096,256x7168 check "$l" sweep
   keep_sweep small
 fi
 l=$(left)
