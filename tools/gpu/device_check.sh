@@ -25,9 +25,9 @@
 #   fusedstall the fused kernel's stall reasons per issued instruction (ncu)
 #              at 16384 x 7168 row, 16384 x 7168 packed and 4096 x 7168 row
 #   flat       what turning kFlatPlansTimed on needs (gpu/launch/launch_plan.h):
-#              the tuning test's pflat/mflat cases, then the plain bench
-#              default against pflat=1 (FLAT_TUNES to time others too) and
-#              the masked bench against mflat=1
+#              the tuning test's pflat/mflat cases (FLAT_TESTS: its -k),
+#              then the plain bench default against pflat=1 (FLAT_TUNES to
+#              time others too) and the masked bench against mflat=1
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 WHEEL_DIR=$1
@@ -197,7 +197,7 @@ torch.cuda.synchronize()" >"$OUT/ncu_fused_stall.txt" 2>&1 || status=1
         "$OUT/ncu_fused_stall.txt" | head -90
       ;;
     flat)
-      run_pytest pytest_tuning_flat tests/test_gpu_tuning.py --backend=cuda -k "pflat or mflat" || status=1
+      run_pytest pytest_tuning_flat tests/test_gpu_tuning.py --backend=cuda -k "${FLAT_TESTS:-pflat or mflat}" || status=1
       for tune in ${FLAT_TUNES:-default pflat=1}; do
         name=flat_${tune//[=,]/_}
         [[ $tune == default ]] && tune=""

@@ -1,12 +1,13 @@
 #!/bin/bash
 # The device call that decides kFlatPlansTimed (gpu/launch/launch_plan.h),
 # ordered so that a call cut short still returns what matters most:
-#   1. device_check.sh flat: the pflat/mflat tuning tests (bytes), then the
+#   1. device_check.sh flat: the pflat/mflat/svpl tuning tests (bytes), then the
 #      plain bench default against pflat=1 at the shapes past the small-shape
 #      bound, then the masked bench default against mflat=1;
 #   2. the sweep default against svpl=2 at M = 16, 64, 256: two-vector
 #      small-kernel items in the CUDA-graph table (the graph-replay misses);
-#   3. the sweep of smax=19 (the H100's small-shape rule) at those shapes.
+#   3. the sweep of smax=19 (the H100's small-shape rule) at step 1's
+#      shapes below 2^19 groups.
 #
 #   tools/gpu/flat_call.sh WHEEL_DIR [SECONDS]   (default 560: a call's 600 s
 #                                                  less installs and transfers)
@@ -33,7 +34,7 @@ keep_sweep() {  # the sweep step's outputs under $W/$1
   rm -rf /tmp/gq_sweep /tmp/gq_sweep_*.txt "$W/sweep.tgz"
 }
 BIG=4096x2048,4096x4096,4096x7168,16384x2048,16384x4096,16384x7168
-FLAT_SHAPES=$BIG check $((BUDGET - 30)) flat
+FLAT_SHAPES=$BIG FLAT_TESTS="pflat or mflat or svpl" check $((BUDGET - 30)) flat
 l=$(left)
 if ((l > 45)); then
   SWEEP_TUNES="default svpl=2" SWEEP_LAYOUTS=row,col_tma,packed \
