@@ -169,14 +169,7 @@ BlockQuantProblem validate_block_quant(const Tensor& input,
 
   const Rows2D s2 = collapse_rows(op, s);
   const int64_t r = p.blocks_n, c = p.blocks_k;
-  const bool row_major =
-      (c <= 1 || s2.col_stride == 1) && (r <= 1 || s2.row_stride >= c);
-  const bool col_major =
-      (r <= 1 || s2.row_stride == 1) && (c <= 1 || s2.col_stride >= r);
-  GQ_REQUIRE(row_major || col_major, op,
-             "output_s must be row-major (column stride 1, row stride >= ", c,
-             ") or column-major (row stride 1, column stride >= ", r,
-             "), got strides ", shape_str(s.strides));
+  scales_row_major(op, s, s2, r, c, "column");  // the kernel takes either
   p.s_row_stride = r > 1 ? s2.row_stride : 0;
   p.s_col_stride = c > 1 ? s2.col_stride : 0;
 

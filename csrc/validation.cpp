@@ -254,18 +254,9 @@ void check_strided_scales(const char* op, const Common& c, const Info& s,
   const Rows2D r = c.masked ? masked_block(op, s, &s_expert_stride)
                             : collapse_rows(op, s);
   const int64_t m = c.m, g = c.groups;
-  const bool row_major =
-      (g <= 1 || r.col_stride == 1) && (m <= 1 || r.row_stride >= g);
-  const bool col_major =
-      (m <= 1 || r.row_stride == 1) && (g <= 1 || r.col_stride >= m);
-  GQ_REQUIRE(row_major || col_major, op,
-             "output_s must be row-major (group stride 1, row stride >= ", g,
-             ") or column-major (row stride 1, group stride >= ", m,
-             "), got shape ", shape_str(s.sizes), " and strides ",
-             shape_str(s.strides));
   // Strides of size-1 dims are arbitrary in torch; give kernels values
   // consistent with the layout that was accepted.
-  if (row_major) {
+  if (scales_row_major(op, s, r, m, g, "group")) {
     p->s_group_stride = 1;
     p->s_row_stride = m > 1 ? r.row_stride : g;
   } else {

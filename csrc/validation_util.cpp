@@ -134,6 +134,19 @@ Rows2D collapse_rows(const char* op, const Info& t) {
   return r;
 }
 
+bool scales_row_major(const char* op, const Info& s, const Rows2D& r,
+                      int64_t rows, int64_t cols, const char* col) {
+  const bool row_major =
+      (cols <= 1 || r.col_stride == 1) && (rows <= 1 || r.row_stride >= cols);
+  const bool col_major =
+      (rows <= 1 || r.row_stride == 1) && (cols <= 1 || r.col_stride >= rows);
+  GQ_REQUIRE(row_major || col_major, op, s.name, " must be row-major (", col,
+             " stride 1, row stride >= ", cols, ") or column-major (row stride 1, ",
+             col, " stride >= ", rows, "), got shape ", shape_str(s.sizes),
+             " and strides ", shape_str(s.strides));
+  return row_major;
+}
+
 int64_t max_offset_2d(const char* op, const Info& t, const Rows2D& r) {
   int64_t a = 0, b = 0, s = 0;
   const bool ok = mul_ok(r.rows - 1, r.row_stride, &a) &&

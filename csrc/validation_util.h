@@ -95,6 +95,13 @@ struct Rows2D {
 // makes rows 0 without an overflow check of the others).
 Rows2D collapse_rows(const char* op, const Info& t);
 
+// Whether float32 scales seen as [rows, cols] (r) are row-major (column
+// stride 1, row stride >= cols) rather than column-major (row stride 1,
+// column stride >= rows); fails if neither. Strides of extents <= 1 do not
+// count. `col` names a column in the message ("group" for the group ops).
+bool scales_row_major(const char* op, const Info& s, const Rows2D& r,
+                      int64_t rows, int64_t cols, const char* col);
+
 // Highest element offset a [rows, cols] walk touches (rows, cols >= 1).
 int64_t max_offset_2d(const char* op, const Info& t, const Rows2D& r);
 
