@@ -24,6 +24,10 @@
 #   fusedncu   Nsight Compute on the fused kernel at M = 16384, H = 7168
 #   fusedstall the fused kernel's stall reasons per issued instruction (ncu)
 #              at 16384 x 7168 row, 16384 x 7168 packed and 4096 x 7168 row
+#   maskedstall the masked kernels' DRAM throughput, occupancy and stall
+#              reasons (ncu) on the bench's masked cases (E = 8, T = 4096,
+#              half the rows valid: fused H = 2048, plain K = 7168), under
+#              the default plans and mflat=1
 #   flat       what turning kFlatPlansTimed on needs (gpu/launch/launch_plan.h):
 #              the tuning test's pflat/mflat cases (FLAT_TESTS: its -k),
 #              then the plain bench default against pflat=1 (FLAT_TUNES to
@@ -195,6 +199,26 @@ for m, packed in ((16384, False), (16384, True), (4096, False)):
 torch.cuda.synchronize()" >"$OUT/ncu_fused_stall.txt" 2>&1 || status=1
       grep -E "fused_|Duration|DRAM Throughput|Registers Per|Achieved Occupancy|Issued Warp Per|stalled_(long|wait|math|short|no_inst|not_sel|lg|barrier|mio|dispatch|branch|selected)" \
         "$OUT/ncu_fused_stall.txt" | head -90
+      ;;
+    maskedstall)
+      for tune in default mflat=1; do
+        name=ncu_masked_${tune//[=,]/_}
+        [[ $tune == default ]] && tune=""
+        GROUPQUANT_GPU_TUNE=$tune ncu --clock-control none --section SpeedOfLight \
+          --section Occupancy --section LaunchStats --section WarpStateStats \
+          --metrics "regex:^smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio$" \
+          -k regex:fused_ --launch-count 2 python3 -c "
+import torch, groupquant
+E, T = 8, 4096
+m = torch.full((E,), T // 2, dtype=torch.int32, device='cuda')
+for k, fused in ((2 * 2048, True), (7168, False)):
+    x = torch.randn(E, T, k, device='cuda', dtype=torch.bfloat16)
+    groupquant.per_token_group_quant_fp8(x, 128, fuse_silu_and_mul=fused, masked_m=m)
+torch.cuda.synchronize()" >"$OUT/$name.txt" 2>&1 || status=1
+        echo "--- tune '$tune'"
+        grep -E "fused_|Duration|DRAM Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Grid Size|Issued Warp Per|stalled_(long|wait|math|short|no_inst|not_sel|lg|barrier|mio|branch)" \
+          "$OUT/$name.txt" | head -60
+      done
       ;;
     flat)
       run_pytest pytest_tuning_flat tests/test_gpu_tuning.py --backend=cuda -k "${FLAT_TESTS:-pflat or mflat}" || status=1
