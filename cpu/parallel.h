@@ -1,7 +1,7 @@
 // Splits [0, n) into contiguous ranges run on std::threads (the calling
-// thread takes the first), for the consumer-side CPU kernels. torch's thread
-// pool is not reachable through the stable ABI, and OpenMP would clash with
-// torch's own.
+// thread takes the first), for the consumer-side CPU kernels; the group ops
+// size their own pool with usable_threads. torch's thread pool is not
+// reachable through the stable ABI, and OpenMP would clash with torch's own.
 #pragma once
 
 #include <sched.h>
@@ -15,8 +15,8 @@
 namespace groupquant {
 namespace cpu_backend {
 
-// CPUs this process may run on (affinity and cpusets included);
-// GROUPQUANT_CPU_THREADS overrides, as for the group ops.
+// CPUs this process may run on (affinity and cgroup cpusets included, which
+// hardware_concurrency ignores); GROUPQUANT_CPU_THREADS overrides.
 inline int64_t usable_threads() {
   static const int64_t n = [] {
     const char* env = std::getenv("GROUPQUANT_CPU_THREADS");

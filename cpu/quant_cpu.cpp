@@ -16,8 +16,6 @@
 
 #include "cpu/quant_cpu.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -25,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "cpu/parallel.h"
 #include "csrc/format_dispatch.h"
 #include "csrc/quant_math.h"
 #include "csrc/quant_problem.h"
@@ -108,26 +107,6 @@ RowsFnPtr pick_kernel(const QuantProblem& p) {
   return fused ? isa_baseline::pick_fused(p) : isa_baseline::pick(p);
 }
 
-// CPUs this process may run on (affinity and cgroup cpusets included, which
-// hardware_concurrency ignores); GROUPQUANT_CPU_THREADS overrides.
-int64_t max_threads() {
-  static const int64_t n = [] {
-    const char* env = std::getenv("GROUPQUANT_CPU_THREADS");
-    if (env != nullptr) {
-      const long v = std::strtol(env, nullptr, 10);
-      if (v > 0) return static_cast<int64_t>(v);
-    }
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-      const int c = CPU_COUNT(&set);
-      if (c > 0) return static_cast<int64_t>(c);
-    }
-    const unsigned h = std::thread::hardware_concurrency();
-    return static_cast<int64_t>(h > 0 ? h : 1);
-  }();
-  return n;
-}
-
 // Below this many elements per thread, starting a thread costs more than it
 // saves.
 constexpr int64_t kMinElemsPerThread = int64_t{1} << 16;
@@ -144,7 +123,7 @@ void zero_packed_padding(const QuantProblem& p) {
 // Rows [0, p.m) of an unmasked problem, over the available threads.
 void run_rows(const QuantProblem& p, RowsFnPtr fn) {
   const int64_t elems = p.m * p.k * (p.fuse_silu_and_mul ? 8 : 1);
-  int64_t threads = std::min(max_threads(), p.m);
+  int64_t threads = std::min(usable_threads(), p.m);
   threads = std::min(threads, std::max<int64_t>(1, elems / kMinElemsPerThread));
   if (threads <= 1) {
     fn(p, 0, p.m);

@@ -33,20 +33,6 @@ struct BlockQuantParams {
   bool ue8m0;
 };
 
-// a * b rounded once. __fmul_rn is never contracted into an FMA on CUDA;
-// on HIP, whose clang contracts by default, the pragma keeps this multiply
-// out of any FMA with the adds of the encoders it feeds after inlining.
-__device__ inline float mul_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#endif
-  return a * b;
-#endif
-}
-
 template <InputFormat kIn, QuantFormat kOut>
 __global__ void __launch_bounds__(kBlockQuantThreads)
     block_quant_kernel(const BlockQuantParams p) {
@@ -90,7 +76,7 @@ __global__ void __launch_bounds__(kBlockQuantThreads)
       uint8_t* qrow = static_cast<uint8_t*>(p.q) + r * p.q_row_stride;
       for (int64_t c = c0 + tx; c < c1; c += p.tx) {
         const float x = gq_load_input<kIn>(row, c);
-        const float y = p.ue8m0 ? mul_rn(x, inv) : gq_div_rn(x, s);
+        const float y = p.ue8m0 ? gq_mul_rn(x, inv) : gq_div_rn(x, s);
         qrow[c] = gq_encode_code<kOut>(gq_clamp_keep_nan(y, p.qmin, p.qmax));
       }
     }

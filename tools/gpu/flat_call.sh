@@ -13,18 +13,14 @@
 #                                                  less installs and transfers)
 #
 # Everything is written under /tmp/gq_flat and tarred into $OUT/logs.tgz
-# every 15 s and at the end: the device tool returns at most 8 files from
-# $OUT, and a call killed at its limit returns only what $OUT holds then.
+# every 15 s and at the end (out_snapshots.sh).
 set -u
 cd "$(dirname "$0")/../.."
 WHEEL_DIR=$1
 BUDGET=${2:-560}
-R=${OUT:-/tmp/gq_out}
 W=/tmp/gq_flat
-mkdir -p "$W" "$R"
-snap() { tar czf "$R/logs.tmp" -C "$(dirname "$W")" "$(basename "$W")" 2>/dev/null && mv "$R/logs.tmp" "$R/logs.tgz"; }
-(while sleep 15; do snap; done) &
-SNAP=$!
+. tools/gpu/out_snapshots.sh
+start_snapshots "$W" logs
 start=$(date +%s)
 left() { echo $((BUDGET - $(date +%s) + start)); }
 check() { OUT=$W timeout "$1" bash tools/gpu/device_check.sh "$WHEEL_DIR" "$2" 2>&1 | tee -a "$W/log.txt"; }
@@ -47,6 +43,4 @@ if ((l > 60)); then
     SWEEP_SHAPES=${BIG%,16384x7168} check "$l" sweep
   keep_sweep smax19
 fi
-kill $SNAP
-snap
-ls -la "$R"
+stop_snapshots

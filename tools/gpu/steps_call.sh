@@ -8,8 +8,7 @@
 # left, and is cut at what is left, so the call ends inside the tool's limit
 # and the steps after a long one are skipped rather than killed half-way.
 # Everything is written under /tmp/gq_steps and tarred into $OUT/steps.tgz
-# every 15 s and at the end (the device tool returns at most 8 files from
-# $OUT, and a call killed at its limit only what $OUT holds then). Example:
+# every 15 s and at the end (out_snapshots.sh). Example:
 #
 #   tools/gpu/steps_call.sh .wheels/t 560 bench:240 fusedbench:150 sanitize:120
 set -u
@@ -17,12 +16,9 @@ cd "$(dirname "$0")/../.."
 WHEEL_DIR=$1
 BUDGET=$2
 shift 2
-R=${OUT:-/tmp/gq_out}
 W=/tmp/gq_steps
-mkdir -p "$W" "$R"
-snap() { tar czf "$R/steps.tmp" -C "$(dirname "$W")" "$(basename "$W")" 2>/dev/null && mv "$R/steps.tmp" "$R/steps.tgz"; }
-(while sleep 15; do snap; done) &
-SNAP=$!
+. tools/gpu/out_snapshots.sh
+start_snapshots "$W" steps
 start=$(date +%s)
 for spec in "$@"; do
   step=${spec%%:*}
@@ -36,6 +32,4 @@ for spec in "$@"; do
   OUT=$W timeout "$((left - 5))" bash tools/gpu/device_check.sh "$WHEEL_DIR" "$step" 2>&1 | tee -a "$W/log.txt"
   [[ -f $W/sweep.tgz ]] && mv "$W/sweep.tgz" "$W/sweep_after_$step.tgz"
 done
-kill $SNAP
-snap
-ls -la "$R"
+stop_snapshots
