@@ -22,7 +22,7 @@ pytestmark = pytest.mark.gpu_only
 
 TUNES = ["grid=wave", "mgrid=full", "packed=word", "small=0", "chunk=1", "chunk=2", "vpl=1,chunk=1", "vpl=2", "vpl=4",
          "bps=4", "flat=0", "mrows=1", "mrows=3", "smax=16", "smax=19", "pflat=0", "pflat=1",
-         "pflat=1,smax=10", "mflat=0", "mflat=1", "svpl=2"]
+         "pflat=1,smax=10", "mflat=0", "mflat=1", "svpl=1", "svpl=2"]
 
 _CHILD = textwrap.dedent("""
     import sys, torch
@@ -38,14 +38,15 @@ _CHILD = textwrap.dedent("""
             bad.append(str(e).splitlines()[0][:300])
 
     layouts = (("row", False), ("col", False), ("tma", True), ("packed", True))
-    # Plain: the small kernel at 1 and 64 rows and past one resident wave
+    # Plain: the small kernel at 1 and 64 rows, at 202 x 7168 (11312 groups:
+    # two vectors per lane unless svpl=1) and past one resident wave
     # (4096 x 2048: 65536 one-group items), two vectors per lane (float32
     # groups of 128 need them at any size), and past 2^16 groups (1100 x
     # 8192), where wide memory (or pflat=1) takes the small kernel's
     # two-vector items and pflat=0 quant_vec_kernel's four-group ones.
     for m, k, dtype in ((1, 7168, torch.bfloat16), (64, 2048, torch.bfloat16),
-                        (4096, 2048, torch.bfloat16), (515, 2048, torch.float32),
-                        (1100, 8192, torch.bfloat16)):
+                        (202, 7168, torch.bfloat16), (4096, 2048, torch.bfloat16),
+                        (515, 2048, torch.float32), (1100, 8192, torch.bfloat16)):
         x = torch.randn(m, k, device=dev, dtype=dtype)
         for layout, ue8m0 in layouts:
             check(x, 128, torch.float8_e4m3fn, layout, ue8m0, fused=False)

@@ -58,7 +58,7 @@ __global__ void __launch_bounds__(kDequantThreads)
       } else {
         scale = static_cast<const float*>(p.s)[srow + j * p.s_col_stride];
       }
-      orow[c] = DequantOut<kOut>::encode(mul_rn(gq_decode<kQ>(qrow[c]), scale));
+      orow[c] = DequantOut<kOut>::encode(gq_mul_rn(gq_decode<kQ>(qrow[c]), scale));
     }
   }
 }

@@ -146,12 +146,11 @@ inline Error launch_fused_in(const QuantProblem& p, const LaunchPlan& plan,
 }
 
 // Launches a validated, non-empty fused and/or masked problem on `stream`.
-inline Error launch_fused(const QuantProblem& p, Stream stream, int sm_count,
-                          int peak_memory_gbps) {
+inline Error launch_fused(const QuantProblem& p, Stream stream, int sm_count) {
   if (sm_count < 1) sm_count = 1;
   int64_t rows = 0;
   const LaunchPlan plan =
-      plan_fused(p, sm_count, &rows, flat_large_plans(peak_memory_gbps));
+      plan_fused(p, sm_count, &rows, tuning().masked_plain_flat != 0);
   if (plan.items == 0) return kSuccess;
   const FusedParams fp = make_fused_params(p, plan, rows);
   EncodeMode mode;

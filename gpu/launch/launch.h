@@ -80,7 +80,7 @@ inline void launch_on_stream(const QuantProblem& problem, void* stream) {
   const int gbps = cached_peak_memory_gbps(device);
   const Error e =
       problem.fused_or_masked()
-          ? launch_fused(problem, static_cast<Stream>(stream), sms, gbps)
+          ? launch_fused(problem, static_cast<Stream>(stream), sms)
           : launch_quant(problem, static_cast<Stream>(stream), sms, gbps);
   STD_TORCH_CHECK(e == kSuccess, "groupquant: ", kPlatformName,
                   " kernel launch failed on cuda:", device, ": ",

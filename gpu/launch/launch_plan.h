@@ -34,9 +34,9 @@ namespace gpu {
 // groups take the small kernel's shape (10 <= N <= 30); pflat=1 / pflat=0
 // turn quant_small_kernel's two-vector plans for larger plain problems on /
 // off (unset: flat_large_plans's default); mflat=1 / mflat=0 the
-// same for masked calls without the fusion (masked_plain_flat); svpl=2
-// gives the small shape two vectors per lane where the group has them
-// (half the lanes, two loads in flight each; untimed).
+// same for masked calls without the fusion (masked_plain_flat, on by
+// default); svpl=1 / svpl=2 give the small shape one / two vectors per lane
+// where the group has them (unset: small_shape_vectors's rule).
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
 // block scheduler balances the tail that a fixed wave leaves. Every value
@@ -94,13 +94,12 @@ struct LaunchTuning {
   // flat_large_plans's default, 0 / 1: off / on.
   int plain_flat = -1;
   // Masked calls without the fusion, two vectors per lane: fused_small_kernel
-  // with row slots (masked_plain_flat); -1: flat_large_plans's default,
-  // 0 / 1: off (fused_vec_kernel's one-wave loop) / on.
+  // with row slots (masked_plain_flat); -1 (default) / 1: on, 0: off
+  // (fused_vec_kernel's one-wave loop).
   int masked_plain_flat = -1;
   // At least this many 16-byte vectors per lane for plain problems of the
-  // small shape (1 or 2): 2 is the candidate for the CUDA-graph replay
-  // misses at M <= 256 (docs/cuda_kernel_notes.md, Session 11), untimed.
-  int small_vectors = 1;
+  // small shape (1 or 2); 0: small_shape_vectors's rule.
+  int small_vectors = 0;
 };
 
 // `val` as a number of at most `max_digits` decimal digits in [lo, hi], or
@@ -348,14 +347,36 @@ inline bool flat_large_plans(int peak_memory_gbps) {
 inline void packed_by_bytes(const QuantProblem& p, LaunchPlan* plan);
 inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan);
 
+// Vectors per lane of the small shape's bf16/fp16 groups: two (half the
+// lanes and blocks, two loads in flight per lane, one shuffle fewer per
+// group) from 2^11 to 2^14 groups, one elsewhere. Timed on an H100 80GB
+// HBM3 (docs/h100/2026-12-07/, svpl=2 against the default, same machine,
+// bf16 -> e4m3fn, K = 4096 and 7168): CUDA-graph replay at M = 64 and 256
+// faster or equal at all 12 shapes and layouts (M = 256, K = 7168: row
+// 2.62 -> 2.47 µs, packed 2.76 -> 2.44, col_tma 2.85 -> 2.71; M = 64 packed
+// 2.14 -> 1.94), but M = 16 (896 groups) row 1.64 -> 1.67. Larger problems,
+// other group sizes and float32 groups are untimed with it and keep one
+// vector (float32 G = 128 has two per lane anyway, on quant_vec_kernel).
+constexpr int64_t kSmallTwoVectorMinGroups = int64_t{1} << 11;
+constexpr int64_t kSmallTwoVectorMaxGroups = int64_t{1} << 14;
+
+inline int small_shape_vectors(const QuantProblem& p) {
+  const int64_t groups = p.m * p.groups_per_row;
+  const bool two = p.in_format != InputFormat::kFloat32 &&
+                   p.group_size == 128 && groups >= kSmallTwoVectorMinGroups &&
+                   groups <= kSmallTwoVectorMaxGroups;
+  return two ? 2 : 1;
+}
+
 // small_max_groups: small_kernel_max_groups of the device; flat_large:
 // flat_large_plans of the device; small_vectors: the least vectors per lane
-// of the small shape (LaunchTuning::small_vectors).
+// of the small shape (LaunchTuning::small_vectors; 0: small_shape_vectors).
 inline LaunchPlan plan_launch(const QuantProblem& p, int sm_count,
                               int64_t small_max_groups = kSmallKernelMaxGroups,
-                              bool flat_large = false, int small_vectors = 1) {
+                              bool flat_large = false, int small_vectors = 0) {
   LaunchPlan plan;
   const bool small_shape = prefers_small_shape(p, small_max_groups);
+  if (small_vectors == 0) small_vectors = small_shape_vectors(p);
   plan.vectorized = vector_shape(
       p,
       small_shape ? small_vectors
@@ -629,23 +650,24 @@ inline void use_masked_row_slots(const QuantProblem& p, int64_t rows_per_item,
 // Masked calls without the fusion (the plain op per expert) with two
 // vectors per lane take one group per item on fused_small_kernel, with row
 // slots as the masked fused calls, instead of fused_vec_kernel's one-wave
-// loop of four-group items. Meant for wide memory, with the unmasked flat
-// plans (flat_large_plans, off until timed): on the H200 that loop ran the
-// bench's masked case (E = 8, T = 4096, K = 7168) at 77-82% of the valid
-// rows' copy (docs/h200/masked_sweep_mrows_0.json) where the plain op
-// reaches 96% at 16384 x 7168. mflat=0 / mflat=1 force it off / on.
-inline bool masked_plain_flat(const QuantProblem& p, bool flat_large) {
-  if (!p.masked() || p.fuse_silu_and_mul || !shape_rules_untuned()) {
-    return false;
-  }
-  if (tuning().masked_plain_flat >= 0) return tuning().masked_plain_flat == 1;
-  return flat_large;
+// loop of four-group items (101 registers, 2 resident blocks per SM) or,
+// packed, its full grid over every row. On the H200 that loop ran the
+// bench's masked case (E = 8, T = 4096, K = 7168, T/2 valid) at 77-82% of
+// the valid rows' copy (docs/h200/masked_sweep_mrows_0.json). On an H100
+// 80GB HBM3 (docs/h100/2026-12-07/, same machine): T/32 valid row 16.2 ->
+// 9.66 µs and packed 38.3 -> 9.12; T/2 row 131 -> 126, packed 132 -> 128;
+// all rows valid row 255 -> 254 but packed 237 -> 251 µs, the one case it
+// loses (masks leave most rows of a DeepGEMM masked layout empty).
+// mflat=0 turns it off (masked_flat false).
+inline bool masked_plain_flat(const QuantProblem& p, bool masked_flat) {
+  return p.masked() && !p.fuse_silu_and_mul && shape_rules_untuned() &&
+         masked_flat;
 }
 
 // plan_launch's choices with experts * rows rows; `rows` is one expert's.
-// flat_large: flat_large_plans of the device.
+// masked_flat: masked_plain_flat on (unless mflat=0 in GROUPQUANT_GPU_TUNE).
 inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
-                             int64_t* rows, bool flat_large = false) {
+                             int64_t* rows, bool masked_flat = true) {
   LaunchPlan plan;
   const bool wide = wide_fused_rows(p);
   plan.vectorized =
@@ -659,7 +681,7 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
                          tuning().small_kernel && tuning().chunk == kChunk &&
                          p.m * p.groups_per_row <= kFusedOneGroupMaxGroups;
   const bool two_vector_items =
-      plan.nv == 2 && (wide || masked_plain_flat(p, flat_large));
+      plan.nv == 2 && (wide || masked_plain_flat(p, masked_flat));
   plan.flat_two_vector = two_vector_items && !p.fuse_silu_and_mul;
   plan_items(p, sm_count, *rows * p.experts, &plan,
              one_group || two_vector_items ? 1 : tuning().chunk);

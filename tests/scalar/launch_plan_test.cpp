@@ -62,8 +62,12 @@ void small_problems_take_the_small_kernel() {
   for (int64_t m : {1, 16, 64}) {
     const QuantProblem p = problem(m, 7168, false);
     const gpu::LaunchPlan plan = gpu::plan_launch(p, kSms);
-    expect(plan.vectorized && plan.nv == 1 && plan.lanes == 16,
-           "small M: one 16-byte vector per lane, 16 lanes per bf16 group");
+    // From 2^11 groups (M = 64 here) two vectors per lane.
+    const int nv = m * 56 >= 2048 ? 2 : 1;
+    expect(plan.vectorized && plan.nv == nv && plan.lanes == 16 / nv &&
+               plan.flat_two_vector == (nv == 2),
+           "small M: one 16-byte vector per lane (16 lanes per bf16 group), "
+           "two from 2^11 groups");
     expect(plan.chunk == 1, "small M: one group per item");
     expect(plan.items == m * 56, "small M: one item per group");
     expect(gpu::small_kernel_shape_fits(p, plan), "small M: quant_small_kernel");
@@ -76,16 +80,18 @@ void small_problems_take_the_small_kernel() {
 }
 
 void mid_problems_take_the_small_kernel() {
-  // Up to 2^19 groups (gpu::kSmallKernelMaxGroups) at any M.
+  // Up to 2^19 groups (gpu::kSmallKernelMaxGroups) at any M; two vectors
+  // per lane up to 2^14 groups (256 x 7168), one past it.
   for (auto [m, k] : {std::pair<int64_t, int64_t>{256, 7168}, {4096, 2048},
                       {4096, 7168}, {16384, 4096}, {9362, 7168}}) {
+    const int nv = m * (k / 128) <= 16384 ? 2 : 1;
     const QuantProblem p = problem(m, k, false);
     const gpu::LaunchPlan plan = gpu::plan_launch(p, kSms);
-    expect(plan.nv == 1 && plan.chunk == 1 && gpu::small_kernel_shape_fits(p, plan),
+    expect(plan.nv == nv && plan.chunk == 1 && gpu::small_kernel_shape_fits(p, plan),
            "mid M: quant_small_kernel, one group per item");
     const QuantProblem pk = problem(m, k, true);
     const gpu::LaunchPlan pp = gpu::plan_launch(pk, kSms);
-    expect(pp.nv == 1 && pp.chunk == 1 && gpu::small_kernel_shape_fits(pk, pp),
+    expect(pp.nv == nv && pp.chunk == 1 && gpu::small_kernel_shape_fits(pk, pp),
            "mid M packed: quant_small_kernel, one group per item");
   }
   const QuantProblem over = problem(9363, 7168, false);  // 2^19 + 40 groups
@@ -163,32 +169,32 @@ void masked_calls_count_all_experts() {
   p.q_expert_stride = 4096 * 7168;
   p.s_expert_stride = 4096 * 56;
   int64_t rows = 0;
-  const gpu::LaunchPlan plan = gpu::plan_fused(p, kSms, &rows);
+  const gpu::LaunchPlan flat = gpu::plan_fused(p, kSms, &rows);
   expect(rows == 4096, "masked: an expert's rows");
-  expect(plan.nv == 2, "masked, not fused: the plain rule (two vectors per lane)");
-  expect(plan.items == 8 * 4096 * 14, "masked: items over all experts");
-  expect(plan.one_wave && gpu::launch_blocks(plan, 1056, true) == 1056,
-         "masked: one resident wave, whose warps jump over masked rows");
-  const gpu::LaunchPlan flat = gpu::plan_fused(p, kSms, &rows, true);
   expect(flat.nv == 2 && flat.chunk == 1 && !flat.one_wave && flat.row_slots > 0 &&
              flat.items == 8 * flat.row_slots * 56 &&
              gpu::fused_small_kernel_fits(p, flat),
-         "masked plain, wide memory: fused_small_kernel with row slots, a group per item");
-  expect(!gpu::fused_small_kernel_fits(p, plan) && plan.row_slots == 0,
-         "masked plain, narrow memory: fused_vec_kernel's four-group items");
+         "masked plain: fused_small_kernel with row slots, a group per item");
+  const gpu::LaunchPlan loop = gpu::plan_fused(p, kSms, &rows, false);  // mflat=0
+  expect(loop.nv == 2, "masked, not fused: the plain rule (two vectors per lane)");
+  expect(loop.items == 8 * 4096 * 14, "mflat=0: items over all experts");
+  expect(loop.one_wave && gpu::launch_blocks(loop, 1056, true) == 1056,
+         "mflat=0: one resident wave, whose warps jump over masked rows");
+  expect(!gpu::fused_small_kernel_fits(p, loop) && loop.row_slots == 0,
+         "mflat=0: fused_vec_kernel's four-group items");
   QuantProblem packed_masked = problem(4096, 7168, true);
   packed_masked.masked_m = p.masked_m;
   packed_masked.experts = 8;
   packed_masked.x_expert_stride = p.x_expert_stride;
   packed_masked.q_expert_stride = p.q_expert_stride;
   packed_masked.s_expert_stride = 14 * 4096;
-  expect(!gpu::plan_fused(packed_masked, kSms, &rows).one_wave,
-         "masked plain packed: the full grid");
-  const gpu::LaunchPlan flat_packed = gpu::plan_fused(packed_masked, kSms, &rows, true);
+  expect(!gpu::plan_fused(packed_masked, kSms, &rows, false).one_wave,
+         "masked plain packed, mflat=0: the full grid");
+  const gpu::LaunchPlan flat_packed = gpu::plan_fused(packed_masked, kSms, &rows);
   expect(flat_packed.chunk == 1 && flat_packed.chunks_per_row == 56 &&
              flat_packed.row_slots > 0 &&
              gpu::fused_small_kernel_fits(packed_masked, flat_packed),
-         "masked plain packed, wide memory: a byte of the word per item, row slots");
+         "masked plain packed: a byte of the word per item, row slots");
   packed_masked.fuse_silu_and_mul = true;
   const gpu::LaunchPlan fused_packed = gpu::plan_fused(packed_masked, kSms, &rows);
   expect(fused_packed.nv == 2 && fused_packed.chunk == 1 &&
@@ -418,9 +424,21 @@ void small_shape_with_two_vectors_per_lane() {
                pp.chunks_per_row == pk.packed_cols * 4 &&
                gpu::small_kernel_shape_fits(pk, pp),
            "svpl=2 packed: a byte of the UE8M0 word per item");
-    const gpu::LaunchPlan one = gpu::plan_launch(p, kSms);
+    const gpu::LaunchPlan one = gpu::plan_launch(p, kSms, gpu::kSmallKernelMaxGroups, false, 1);
     expect(one.nv == 1 && one.lanes == 16 && !one.flat_two_vector,
-           "small shape by default: one vector per lane");
+           "svpl=1: one vector per lane");
+    expect(gpu::plan_launch(p, kSms).nv == (m == 1 ? 1 : 2),
+           "small shape by default: two vectors per lane from 2^11 to 2^14 groups");
+  }
+  for (auto [m, k, g, f32] : {std::tuple<int64_t, int64_t, int64_t, bool>{16, 7168, 128, false},
+                              {512, 7168, 128, false}, {128, 4096, 64, false},
+                              {256, 4096, 128, true}}) {
+    QuantProblem p = problem(m, k, false);
+    p.group_size = g;
+    p.groups_per_row = k / g;
+    if (f32) p.in_format = InputFormat::kFloat32;
+    expect(gpu::small_shape_vectors(p) == 1,
+           "one vector per lane below 2^11 and above 2^14 groups, G != 128, float32");
   }
   QuantProblem f32 = problem(1, 7168, false);  // 32 vectors: two per lane anyway
   f32.in_format = InputFormat::kFloat32;
@@ -428,10 +446,11 @@ void small_shape_with_two_vectors_per_lane() {
              gpu::plan_launch(f32, kSms, gpu::kSmallKernelMaxGroups, false, 2)
                  .flat_two_vector,
          "float32 G = 128: the small kernel's two vectors only when asked");
-  expect(gpu::parse_tuning(nullptr).small_vectors == 1 &&
+  expect(gpu::parse_tuning(nullptr).small_vectors == 0 &&
+             gpu::parse_tuning("svpl=1").small_vectors == 1 &&
              gpu::parse_tuning("svpl=2").small_vectors == 2 &&
-             gpu::parse_tuning("svpl=4").small_vectors == 1,
-         "svpl: 1 by default, 2 when asked, other values ignored");
+             gpu::parse_tuning("svpl=4").small_vectors == 0,
+         "svpl: by the rule unless 1 or 2 is asked, other values ignored");
 }
 
 }  // namespace
