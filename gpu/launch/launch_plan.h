@@ -335,8 +335,9 @@ inline bool prefers_small_shape(const QuantProblem& p, int64_t max_groups) {
 // per sub-group come out as a latency chain; the two-vector small kernel
 // has 38, bf16 -> e4m3fn, sm_90a); pflat=0 / pflat=1 in
 // GROUPQUANT_GPU_TUNE force it off / on. Off by default until an H200 run
-// has timed it (kFlatPlansTimed; docs/cuda_kernel_notes.md, Session 10):
-// every start of a GPU host failed the session that wrote it.
+// has timed it (kFlatPlansTimed; docs/cuda_kernel_notes.md, Sessions 10
+// and 12): an H100 measured it equal to the default within a point of copy
+// (docs/h100/2026-12-07/flat_*.json), which does not decide wider memory.
 constexpr bool kFlatPlansTimed = false;
 
 inline bool flat_large_plans(int peak_memory_gbps) {
