@@ -27,11 +27,13 @@
 #   maskedstall the masked kernels' DRAM throughput, occupancy and stall
 #              reasons (ncu) on the bench's masked cases (E = 8, T = 4096,
 #              half the rows valid: fused H = 2048, plain K = 7168), under
-#              the default plans and mflat=1
+#              the default plans (masked plain: fused_small_kernel) and
+#              mflat=0 (fused_vec_kernel's loop)
 #   flat       what turning kFlatPlansTimed on needs (gpu/launch/launch_plan.h):
 #              the tuning test's pflat/mflat cases (FLAT_TESTS: its -k),
 #              then the plain bench default against pflat=1 (FLAT_TUNES to
-#              time others too) and the masked bench against mflat=1
+#              time others too) and the masked bench against mflat=0
+#              (FLAT_MASKED_TUNES: the masked tunes to time)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 WHEEL_DIR=$1
@@ -201,7 +203,7 @@ torch.cuda.synchronize()" >"$OUT/ncu_fused_stall.txt" 2>&1 || status=1
         "$OUT/ncu_fused_stall.txt" | head -90
       ;;
     maskedstall)
-      for tune in default mflat=1; do
+      for tune in default mflat=0; do
         name=ncu_masked_${tune//[=,]/_}
         [[ $tune == default ]] && tune=""
         GROUPQUANT_GPU_TUNE=$tune ncu --clock-control none --section SpeedOfLight \
@@ -232,7 +234,7 @@ torch.cuda.synchronize()" >"$OUT/$name.txt" 2>&1 || status=1
         echo "--- tune '$tune'"
         grep -E "^\| (row|col_tma|packed) " "$OUT/$name.txt" | awk -F'|' '{print $2,$3,$4,$5,$8}'
       done
-      for tune in default mflat=1; do
+      for tune in ${FLAT_MASKED_TUNES:-default mflat=0}; do
         name=flat_masked_${tune//[=,]/_}
         [[ $tune == default ]] && tune=""
         GROUPQUANT_GPU_TUNE=$tune python3 -m groupquant.bench --device cuda --ops masked \

@@ -1,11 +1,15 @@
 #!/bin/bash
-# The device call that decides kFlatPlansTimed (gpu/launch/launch_plan.h),
-# ordered so that a call cut short still returns what matters most:
+# The device call that decides kFlatPlansTimed (gpu/launch/launch_plan.h)
+# and checks on an H200 the defaults that an H100 chose on 2026-12-07
+# (masked plain on the row-slot kernel, the small shape's two vectors per
+# lane from 2^11 to 2^14 groups), ordered so that a call cut short still
+# returns what matters most:
 #   1. device_check.sh flat: the pflat/mflat/svpl tuning tests (bytes), then the
 #      plain bench default against pflat=1 at the shapes past the small-shape
-#      bound, then the masked bench default against mflat=1;
-#   2. the sweep default against svpl=2 at M = 16, 64, 256: two-vector
-#      small-kernel items in the CUDA-graph table (the graph-replay misses);
+#      bound, then the masked bench default against mflat=0 (the masked
+#      plain plans before 2026-12-07);
+#   2. the sweep default against svpl=1 at M = 16, 64, 256: the two-vector
+#      small-kernel items against one vector in the CUDA-graph table;
 #   3. the sweep of smax=19 (the H100's small-shape rule) at step 1's
 #      shapes below 2^19 groups.
 #
@@ -33,7 +37,7 @@ BIG=4096x2048,4096x4096,4096x7168,16384x2048,16384x4096,16384x7168
 FLAT_SHAPES=$BIG FLAT_TESTS="pflat or mflat or svpl" check $((BUDGET - 30)) flat
 l=$(left)
 if ((l > 45)); then
-  SWEEP_TUNES="default svpl=2" SWEEP_LAYOUTS=row,col_tma,packed \
+  SWEEP_TUNES="default svpl=1" SWEEP_LAYOUTS=row,col_tma,packed \
     SWEEP_SHAPES=16x7168,64x4096,64x7168,256x4096,256x7168 check "$l" sweep
   keep_sweep small
 fi
