@@ -197,7 +197,8 @@ def test_custom_bounds_every_encoder_mode(mode, out_dtype, qmin, qmax, ue8m0, sp
 # 1/2/4-vector loads, chunk tails, the generic (odd group size) path, packed
 # padding rows, the small shape's two vectors per lane (2^11 to 2^14 groups
 # of 128 16-bit values: 70 x 7168, 250 x 4096, and 501 x 640 with a
-# partial UE8M0 word per row and padding rows). (in_dtype, M, K, G). The two largest only on GPU backends:
+# partial UE8M0 word per row and padding rows). (in_dtype, M, K, G). The
+# two largest only on GPU backends:
 # they add little to the CPU kernel's checks and a minute to its target.
 _GPU = pytest.mark.gpu_only
 KERNEL_SHAPES = [

@@ -150,7 +150,7 @@ inline Error launch_fused(const QuantProblem& p, Stream stream, int sm_count) {
   if (sm_count < 1) sm_count = 1;
   int64_t rows = 0;
   const LaunchPlan plan =
-      plan_fused(p, sm_count, &rows, tuning().masked_plain_flat != 0);
+      plan_fused(p, sm_count, &rows, tuning().masked_plain_flat);
   if (plan.items == 0) return kSuccess;
   const FusedParams fp = make_fused_params(p, plan, rows);
   EncodeMode mode;

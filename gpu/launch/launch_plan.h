@@ -94,9 +94,9 @@ struct LaunchTuning {
   // flat_large_plans's default, 0 / 1: off / on.
   int plain_flat = -1;
   // Masked calls without the fusion, two vectors per lane: fused_small_kernel
-  // with row slots (masked_plain_flat); -1 (default) / 1: on, 0: off
+  // with row slots (masked_plain_flat); mflat=0 turns it off
   // (fused_vec_kernel's one-wave loop).
-  int masked_plain_flat = -1;
+  bool masked_plain_flat = true;
   // At least this many 16-byte vectors per lane for plain problems of the
   // small shape (1 or 2); 0: small_shape_vectors's rule.
   int small_vectors = 0;

@@ -355,10 +355,10 @@ void flat_large_plans_on_wide_memory() {
              gpu::parse_tuning("pflat=1").plain_flat == 1 &&
              gpu::parse_tuning("pflat=2").plain_flat == -1,
          "pflat: flat_large_plans's default unless 0 / 1 force it");
-  expect(gpu::parse_tuning(nullptr).masked_plain_flat == -1 &&
-             gpu::parse_tuning("mflat=0").masked_plain_flat == 0 &&
-             gpu::parse_tuning("mflat=1").masked_plain_flat == 1,
-         "mflat: flat_large_plans's default unless 0 / 1 force it");
+  expect(gpu::parse_tuning(nullptr).masked_plain_flat &&
+             !gpu::parse_tuning("mflat=0").masked_plain_flat &&
+             gpu::parse_tuning("mflat=1").masked_plain_flat,
+         "mflat: on unless mflat=0");
 }
 
 void small_kernels_get_every_block() {
