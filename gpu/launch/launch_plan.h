@@ -36,7 +36,9 @@ namespace gpu {
 // off (unset: flat_large_plans's default); mflat=1 / mflat=0 the
 // same for masked calls without the fusion (masked_plain_flat, on by
 // default); svpl=1 / svpl=2 give the small shape one / two vectors per lane
-// where the group has them (unset: small_shape_vectors's rule).
+// where the group has them (unset: small_shape_vectors's rule); corder=1 /
+// corder=0 turn the small kernel's column order of items for column-major
+// scales on / off (unset: column_ordered_items's rule).
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
 // block scheduler balances the tail that a fixed wave leaves. Every value
@@ -100,6 +102,10 @@ struct LaunchTuning {
   // At least this many 16-byte vectors per lane for plain problems of the
   // small shape (1 or 2); 0: small_shape_vectors's rule.
   int small_vectors = 0;
+  // Column-major scales: quant_small_kernel's one-group items ordered down
+  // the columns of the scale matrix (column_ordered_items); -1: its rule,
+  // 0 / 1: off / on.
+  int column_order = -1;
 };
 
 // `val` as a number of at most `max_digits` decimal digits in [lo, hi], or
@@ -155,6 +161,8 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.masked_plain_flat = val == "1";
     } else if (key == "svpl" && (val == "1" || val == "2")) {
       t.small_vectors = std::stoi(val);
+    } else if (key == "corder" && (val == "0" || val == "1")) {
+      t.column_order = val == "1";
     }
     pos = end + 1;
   }
@@ -488,6 +496,25 @@ inline bool small_kernel_shape_fits(const QuantProblem& p,
 // Whether it does (the tuning switch, then the shape).
 inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan) {
   return tuning().small_kernel && small_kernel_shape_fits(p, plan);
+}
+
+// Whether quant_small_kernel's one-group items of a column-major strided
+// problem go down the columns of the scale matrix (item = group * M + row)
+// rather than along its rows: a warp's sub-groups then store their scales
+// to consecutive floats of one column (one sector) instead of one float
+// per group column M floats apart, and read whole groups either way. The
+// H100 and H200 ran column-major scales 0.15-0.3 µs slower per call than
+// row-major in CUDA-graph replay at M = 64 and 256 with the same kernel
+// and grid (docs/h200/bench_cuda.json: 64 x 4096 warm 1.91 against 1.67
+// µs). Off by default until timed. order: tuning().column_order (corder=1 /
+// corder=0 in GROUPQUANT_GPU_TUNE force it; -1 the default).
+inline bool column_ordered_items(const QuantProblem& p, const LaunchPlan& plan,
+                                 int order) {
+  const bool column_major = p.layout == ScaleLayout::kStrided &&
+                            p.s_row_stride == 1 && p.groups_per_row > 1 &&
+                            p.m > 1;
+  if (!column_major || plan.chunk != 1 || p.masked()) return false;
+  return order == 1;
 }
 
 // One group per item on the padded grid of UE8M0 words (`rows` rows of

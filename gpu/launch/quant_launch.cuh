@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "csrc/quant_problem.h"
 #include "gpu/device/portability.h"
@@ -162,13 +163,29 @@ inline SmallParams make_small_params(const QuantProblem& p,
   return k;
 }
 
+// Column-ordered items (column_ordered_items) on the unchanged kernel: its
+// (row, chunk) split divides by M instead of the groups per row, so that
+// "row" is the group and "chunk" the row, and every field the kernel pairs
+// with one of them swaps with its partner. Offsets stay the same set, so
+// small_kernel_fits's 32-bit bounds still hold.
+inline void order_items_by_column(SmallParams* k) {
+  k->chunk_div = FastDivU32(k->m);
+  std::swap(k->m, k->gpr);
+  std::swap(k->x_row_bytes, k->x_group_bytes);
+  std::swap(k->q_row_stride, k->group_size);
+  std::swap(k->s_row_stride, k->s_group_stride);
+}
+
 // quant_small_kernel with kNV vectors per lane: a byte of the packed word
 // per item (packed_by_bytes), a packed word per item (one vector per lane
 // only), or one strided group per item.
 template <InputFormat kIn, QuantFormat kOut, int kNV>
 inline Error launch_small(const QuantProblem& p, const LaunchPlan& plan,
                           const EncodeMode& mode, int sm, Stream st) {
-  const SmallParams k = make_small_params(p, plan);
+  SmallParams k = make_small_params(p, plan);
+  if (column_ordered_items(p, plan, tuning().column_order)) {
+    order_items_by_column(&k);
+  }
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   return with_small_modes<kOut>(p, packed && plan.chunk == 1, mode,
                                 [&](auto pow2, auto clamp, auto alt,

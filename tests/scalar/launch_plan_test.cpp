@@ -453,9 +453,39 @@ void small_shape_with_two_vectors_per_lane() {
          "svpl: by the rule unless 1 or 2 is asked, other values ignored");
 }
 
+void column_order_for_column_major_scales() {
+  QuantProblem col = problem(64, 4096, false);
+  col.s_row_stride = 1;
+  col.s_group_stride = 64;
+  const gpu::LaunchPlan plan = gpu::plan_launch(col, kSms);
+  expect(!gpu::column_ordered_items(col, plan, -1),
+         "column order: off by default until timed");
+  expect(gpu::column_ordered_items(col, plan, 1) &&
+             !gpu::column_ordered_items(col, plan, 0),
+         "corder=1: column-major strided scales take column order");
+  const QuantProblem row = problem(64, 4096, false);
+  const QuantProblem packed = problem(64, 4096, true);
+  QuantProblem one_row = col;
+  one_row.m = 1;
+  QuantProblem one_group = problem(64, 128, false);
+  one_group.s_row_stride = 1;
+  one_group.s_group_stride = 64;
+  expect(!gpu::column_ordered_items(row, gpu::plan_launch(row, kSms), 1) &&
+             !gpu::column_ordered_items(packed, gpu::plan_launch(packed, kSms), 1) &&
+             !gpu::column_ordered_items(one_row, gpu::plan_launch(one_row, kSms), 1) &&
+             !gpu::column_ordered_items(one_group, gpu::plan_launch(one_group, kSms), 1),
+         "column order: never for row-major or packed scales, one row or one group per row");
+  expect(gpu::parse_tuning(nullptr).column_order == -1 &&
+             gpu::parse_tuning("corder=1").column_order == 1 &&
+             gpu::parse_tuning("corder=0").column_order == 0 &&
+             gpu::parse_tuning("corder=2").column_order == -1,
+         "corder: the rule unless 0 or 1 is asked");
+}
+
 }  // namespace
 
 int main() {
+  column_order_for_column_major_scales();
   tuning_defaults_and_overrides();
   small_kernels_get_every_block();
   small_shape_bound_follows_memory_bandwidth();

@@ -29,6 +29,10 @@
 #              half the rows valid: fused H = 2048, plain K = 7168), under
 #              the default plans (masked plain: fused_small_kernel) and
 #              mflat=0 (fused_vec_kernel's loop)
+#   tuning     the tuning test's cases named by TUNING_TESTS (its -k)
+#   smallncu   instructions, issue-slot use and stall reasons (ncu) of the
+#              plain and the fused op at M = 1 and 64, H = 7168 (row), with
+#              the plain op at the fused call's M x H
 #   flat       what turning kFlatPlansTimed on needs (gpu/launch/launch_plan.h):
 #              the tuning test's pflat/mflat cases (FLAT_TESTS: its -k),
 #              then the plain bench default against pflat=1 (FLAT_TUNES to
@@ -221,6 +225,24 @@ torch.cuda.synchronize()" >"$OUT/$name.txt" 2>&1 || status=1
         grep -E "fused_|Duration|DRAM Throughput|Registers Per|Achieved Occupancy|Theoretical Occupancy|Grid Size|Issued Warp Per|stalled_(long|wait|math|short|no_inst|not_sel|lg|barrier|mio|branch)" \
           "$OUT/$name.txt" | head -60
       done
+      ;;
+    tuning)
+      run_pytest pytest_tuning tests/test_gpu_tuning.py --backend=cuda -k "${TUNING_TESTS:?}" || status=1
+      ;;
+    smallncu)
+      ncu --clock-control none --section SpeedOfLight --section Occupancy \
+        --section LaunchStats --section WarpStateStats --section SchedulerStats \
+        --section InstructionStats \
+        --metrics "regex:^smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio$" \
+        -k "regex:(quant|fused)_" python3 -c "
+import torch, groupquant
+for m in (1, 64):
+    x = torch.randn(m, 2 * 7168, device='cuda', dtype=torch.bfloat16)
+    groupquant.per_token_group_quant_fp8(x[:, :7168].contiguous(), 128)
+    groupquant.per_token_group_quant_fp8(x, 128, fuse_silu_and_mul=True)
+torch.cuda.synchronize()" >"$OUT/ncu_small.txt" 2>&1 || status=1
+      grep -E "(quant|fused)_[a-z_]*kernel|Duration|Registers Per|Achieved Occupancy|Grid Size|Issue Slots Busy|Executed Instructions  |Issued Warp Per|stalled_(long|wait|math|short|no_inst|not_sel|lg|barrier|mio|branch|dispatch)" \
+        "$OUT/ncu_small.txt" | head -90
       ;;
     flat)
       run_pytest pytest_tuning_flat tests/test_gpu_tuning.py --backend=cuda -k "${FLAT_TESTS:-pflat or mflat}" || status=1
