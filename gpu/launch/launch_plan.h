@@ -502,19 +502,28 @@ inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan) {
 // problem go down the columns of the scale matrix (item = group * M + row)
 // rather than along its rows: a warp's sub-groups then store their scales
 // to consecutive floats of one column (one sector) instead of one float
-// per group column M floats apart, and read whole groups either way. The
-// H100 and H200 ran column-major scales 0.15-0.3 µs slower per call than
-// row-major in CUDA-graph replay at M = 64 and 256 with the same kernel
-// and grid (docs/h200/bench_cuda.json: 64 x 4096 warm 1.91 against 1.67
-// µs). Off by default until timed. order: tuning().column_order (corder=1 /
-// corder=0 in GROUPQUANT_GPU_TUNE force it; -1 the default).
+// per group column M floats apart, and read whole groups either way. On
+// by default below kColumnOrderMaxGroups. Timed on an H100 80GB HBM3
+// (docs/h100/2026-12-07-s13/corder_{default,1}.*, same call, bf16 ->
+// e4m3fn): CUDA-graph replay with warm x, col and col_tma, now as fast as
+// row-major scales (64 x 4096 2.00 -> 1.74 µs, 64 x 7168 2.09 -> 1.82,
+// 256 x 7168 2.74 -> 2.49, 64 x 2048 1.81 -> 1.67; the H200 showed the
+// same 0.15-0.3 µs gap, docs/h200/bench_cuda.json) and 1024 x 7168
+// (57344 groups) 88.9% -> 90.6% of copy; at 4096 x 2048 (2^16 groups)
+// 89.7% -> 89.2% and at 16384 x 2048 99.5% -> 95.8%, where rows 4 KB
+// apart per sub-group cost DRAM locality. order: tuning().column_order
+// (corder=1 / corder=0 in GROUPQUANT_GPU_TUNE force it on / off; -1 the
+// rule).
+constexpr int64_t kColumnOrderMaxGroups = int64_t{1} << 16;
+
 inline bool column_ordered_items(const QuantProblem& p, const LaunchPlan& plan,
                                  int order) {
   const bool column_major = p.layout == ScaleLayout::kStrided &&
                             p.s_row_stride == 1 && p.groups_per_row > 1 &&
                             p.m > 1;
   if (!column_major || plan.chunk != 1 || p.masked()) return false;
-  return order == 1;
+  if (order >= 0) return order == 1;
+  return p.m * p.groups_per_row < kColumnOrderMaxGroups;
 }
 
 // One group per item on the padded grid of UE8M0 words (`rows` rows of

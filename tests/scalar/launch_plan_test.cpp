@@ -458,8 +458,14 @@ void column_order_for_column_major_scales() {
   col.s_row_stride = 1;
   col.s_group_stride = 64;
   const gpu::LaunchPlan plan = gpu::plan_launch(col, kSms);
-  expect(!gpu::column_ordered_items(col, plan, -1),
-         "column order: off by default until timed");
+  expect(gpu::column_ordered_items(col, plan, -1),
+         "column order: on by default for column-major scales below 2^16 groups");
+  QuantProblem large = problem(4096, 2048, false);  // 2^16 groups
+  large.s_row_stride = 1;
+  large.s_group_stride = 4096;
+  expect(!gpu::column_ordered_items(large, gpu::plan_launch(large, kSms), -1) &&
+             gpu::column_ordered_items(large, gpu::plan_launch(large, kSms), 1),
+         "column order: row order from 2^16 groups unless corder=1");
   expect(gpu::column_ordered_items(col, plan, 1) &&
              !gpu::column_ordered_items(col, plan, 0),
          "corder=1: column-major strided scales take column order");
