@@ -74,6 +74,11 @@ inline Error launch_fused_small(const QuantProblem& p, const LaunchPlan& plan,
   const int64_t in_bytes = input_bytes(p.in_format);
   FusedSmallParams fp{};
   fp.k = make_small_params(p, plan);
+  // Unmasked only (column_ordered_items): masked items walk their expert's
+  // rows from a slot, which needs the row order.
+  if (column_ordered_items(p, plan, tuning().column_order)) {
+    order_items_by_column(&fp.k);
+  }
   fp.up_bytes = static_cast<uint32_t>(p.k * in_bytes);
   if (p.masked()) {
     fp.masked_m = p.masked_m;

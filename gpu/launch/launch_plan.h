@@ -498,8 +498,9 @@ inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan) {
   return tuning().small_kernel && small_kernel_shape_fits(p, plan);
 }
 
-// Whether quant_small_kernel's one-group items of a column-major strided
-// problem go down the columns of the scale matrix (item = group * M + row)
+// Whether the small kernels' one-group items of a column-major strided
+// problem (plain: quant_small_kernel; fused, unmasked: fused_small_kernel)
+// go down the columns of the scale matrix (item = group * M + row)
 // rather than along its rows: a warp's sub-groups then store their scales
 // to consecutive floats of one column (one sector) instead of one float
 // per group column M floats apart, and read whole groups either way. On
