@@ -363,16 +363,24 @@ inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan);
 // bf16 -> e4m3fn, K = 4096 and 7168): CUDA-graph replay at M = 64 and 256
 // faster or equal at all 12 shapes and layouts (M = 256, K = 7168: row
 // 2.62 -> 2.47 µs, packed 2.76 -> 2.44, col_tma 2.85 -> 2.71; M = 64 packed
-// 2.14 -> 1.94), but M = 16 (896 groups) row 1.64 -> 1.67. Larger problems,
+// 2.14 -> 1.94), but M = 16 (896 groups) row 1.64 -> 1.67. Packed scales
+// gain below 2^11 too, from 2^9 groups (docs/h100/2026-12-07-s13/
+// small16_{default,svpl_2}.*, same call: 16 x 7168 1.81 -> 1.64 µs, 32 x
+// 7168 2.02 -> 1.86, 16 x 4096 (512 groups) 1.59 -> 1.58, but 16 x 2048
+// 1.54 -> 1.57), where row and col_tma lose 0.04-0.09 µs. Larger problems,
 // other group sizes and float32 groups are untimed with it and keep one
 // vector (float32 G = 128 has two per lane anyway, on quant_vec_kernel).
 constexpr int64_t kSmallTwoVectorMinGroups = int64_t{1} << 11;
+constexpr int64_t kSmallTwoVectorMinGroupsPacked = int64_t{1} << 9;
 constexpr int64_t kSmallTwoVectorMaxGroups = int64_t{1} << 14;
 
 inline int small_shape_vectors(const QuantProblem& p) {
   const int64_t groups = p.m * p.groups_per_row;
+  const int64_t min_groups = p.layout == ScaleLayout::kPackedUE8M0
+                                 ? kSmallTwoVectorMinGroupsPacked
+                                 : kSmallTwoVectorMinGroups;
   const bool two = p.in_format != InputFormat::kFloat32 &&
-                   p.group_size == 128 && groups >= kSmallTwoVectorMinGroups &&
+                   p.group_size == 128 && groups >= min_groups &&
                    groups <= kSmallTwoVectorMaxGroups;
   return two ? 2 : 1;
 }

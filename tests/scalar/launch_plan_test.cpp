@@ -440,6 +440,12 @@ void small_shape_with_two_vectors_per_lane() {
     expect(gpu::small_shape_vectors(p) == 1,
            "one vector per lane below 2^11 and above 2^14 groups, G != 128, float32");
   }
+  for (auto [m, k, two] : {std::tuple<int64_t, int64_t, bool>{16, 7168, true},
+                           {16, 4096, true}, {16, 2048, false}, {1, 7168, false},
+                           {512, 7168, false}}) {
+    expect(gpu::small_shape_vectors(problem(m, k, true)) == (two ? 2 : 1),
+           "packed scales: two vectors per lane from 2^9 to 2^14 groups");
+  }
   QuantProblem f32 = problem(1, 7168, false);  // 32 vectors: two per lane anyway
   f32.in_format = InputFormat::kFloat32;
   expect(!gpu::plan_launch(f32, kSms).flat_two_vector &&
