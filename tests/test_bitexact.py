@@ -197,7 +197,10 @@ def test_custom_bounds_every_encoder_mode(mode, out_dtype, qmin, qmax, ue8m0, sp
 # 1/2/4-vector loads, chunk tails, the generic (odd group size) path, packed
 # padding rows, the small shape's two vectors per lane (2^11 to 2^14 groups
 # of 128 16-bit values: 70 x 7168, 250 x 4096, and 501 x 640 with a
-# partial UE8M0 word per row and padding rows). (in_dtype, M, K, G). The
+# partial UE8M0 word per row and padding rows; packed from 2^9: 10 x 7168
+# with padding rows), column-ordered items for column-major scales below
+# 2^16 groups (the tma variant; 4097 x 7168 keeps row order). (in_dtype,
+# M, K, G). The
 # two largest only on GPU backends:
 # they add little to the CPU kernel's checks and a minute to its target.
 _GPU = pytest.mark.gpu_only
@@ -214,7 +217,7 @@ KERNEL_SHAPES = [
     (torch.float32, 7, 64, 2), (torch.float32, 5, 3072, 1024), (torch.float16, 7, 1024, 128),
     (torch.float16, 7, 72, 24), pytest.param(torch.float32, 2000, 4096, 128, marks=_GPU),
     (torch.float16, 300, 7168, 128), (torch.float16, 70, 7168, 128), (torch.bfloat16, 250, 4096, 128),
-    (torch.bfloat16, 501, 640, 128),
+    (torch.bfloat16, 501, 640, 128), (torch.bfloat16, 10, 7168, 128),
 ]
 
 
