@@ -23,7 +23,7 @@ pytestmark = pytest.mark.gpu_only
 TUNES = ["grid=wave", "mgrid=full", "packed=word", "small=0", "chunk=1", "chunk=2", "vpl=1,chunk=1", "vpl=2", "vpl=4",
          "bps=4", "flat=0", "mrows=1", "mrows=3", "smax=16", "smax=19", "pflat=0", "pflat=1",
          "pflat=1,smax=10", "mflat=0", "mflat=1", "svpl=1", "svpl=2", "corder=0", "corder=1",
-         "corder=1,svpl=1"]
+         "corder=1,svpl=1", "pcorder=1", "pcorder=1,svpl=1"]
 
 _CHILD = textwrap.dedent("""
     import sys, torch

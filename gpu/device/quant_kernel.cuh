@@ -603,6 +603,11 @@ struct SmallItem {
   uint32_t data_row;
 };
 
+// kWordColumns: the packed byte grid's items in (word column, row, byte)
+// order, so that the words of one column, consecutive in memory, come from
+// consecutive sub-groups; chunk_div then divides by the padded rows
+// (launch_plan.h, packed_word_columns).
+template <bool kWordColumns = false>
 __device__ inline SmallItem small_item(const SmallParams& p) {
   SmallItem it;
   const uint32_t t = blockIdx.x * kBlockThreads + threadIdx.x;
@@ -610,7 +615,14 @@ __device__ inline SmallItem small_item(const SmallParams& p) {
   it.lane = t & (it.lanes - 1);
   const uint32_t sub = t >> p.lanes_log2;
   it.active = sub < p.items;
-  p.chunk_div.divmod(it.active ? sub : 0u, it.row, it.chunk);
+  const uint32_t item = it.active ? sub : 0u;
+  if constexpr (kWordColumns) {
+    uint32_t column;
+    p.chunk_div.divmod(item >> 2, column, it.row);
+    it.chunk = column * 4u + (item & 3u);
+  } else {
+    p.chunk_div.divmod(item, it.row, it.chunk);
+  }
   it.has_data = it.active && it.row < p.m;
   it.data_row = it.has_data ? it.row : 0u;
   return it;
@@ -653,14 +665,16 @@ __device__ inline float lane_abs_max(const uint4 (&raw)[kNV]) {
 }
 
 template <InputFormat kIn, QuantFormat kOut, int kNV, int kGroups, bool kPow2,
-          bool kClamp, bool kAlt, bool kPackedByte = false>
+          bool kClamp, bool kAlt, bool kPackedByte = false,
+          bool kWordColumns = false>
 __global__ void __launch_bounds__(kBlockThreads)
     quant_small_kernel(const SmallParams p) {
   static_assert(kNV == 1 || kGroups == 1,
                 "a packed word's four groups take one vector per lane");
+  static_assert(!kWordColumns || kPackedByte, "word columns: the byte grid");
   using In = Input<kIn>;
   constexpr int kVec = 16 / In::kBytes;
-  const SmallItem it = small_item(p);
+  const SmallItem it = small_item<kWordColumns>(p);
   const uint32_t lanes = it.lanes, lane = it.lane, row = it.row,
                  chunk = it.chunk, data_row = it.data_row;
   const bool active = it.active, has_data = it.has_data;

@@ -38,7 +38,8 @@ namespace gpu {
 // default); svpl=1 / svpl=2 give the small shape one / two vectors per lane
 // where the group has them (unset: small_shape_vectors's rule); corder=1 /
 // corder=0 turn the small kernel's column order of items for column-major
-// scales on / off (unset: column_ordered_items's rule).
+// scales on / off (unset: column_ordered_items's rule); pcorder=1 orders the
+// packed byte grid's items by word column (packed_word_columns).
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
 // block scheduler balances the tail that a fixed wave leaves. Every value
@@ -106,6 +107,9 @@ struct LaunchTuning {
   // the columns of the scale matrix (column_ordered_items); -1: its rule,
   // 0 / 1: off / on.
   int column_order = -1;
+  // Packed scales on quant_small_kernel's byte grid: items in (word column,
+  // row, byte) order (packed_word_columns); off unless pcorder=1.
+  bool packed_word_columns = false;
 };
 
 // `val` as a number of at most `max_digits` decimal digits in [lo, hi], or
@@ -163,6 +167,8 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.small_vectors = std::stoi(val);
     } else if (key == "corder" && (val == "0" || val == "1")) {
       t.column_order = val == "1";
+    } else if (key == "pcorder" && (val == "0" || val == "1")) {
+      t.packed_word_columns = val == "1";
     }
     pos = end + 1;
   }
@@ -533,6 +539,22 @@ inline bool column_ordered_items(const QuantProblem& p, const LaunchPlan& plan,
   if (!column_major || plan.chunk != 1 || p.masked()) return false;
   if (order >= 0) return order == 1;
   return p.m * p.groups_per_row < kColumnOrderMaxGroups;
+}
+
+// Whether quant_small_kernel's packed byte grid (one group per item, each
+// writing its byte of the UE8M0 word) orders its items (word column, row,
+// byte) rather than (row, word column, byte): the eight words of a 32-byte
+// sector of a word column then come from consecutive sub-groups, one block,
+// instead of eight rows in up to eight blocks. The packed twin of
+// column_ordered_items, which made column-major float scales replay as fast
+// as row-major ones; it needs its own kernel instance (kWordColumns), the
+// byte being the item's low two bits. Untimed: off unless pcorder=1
+// (LaunchTuning::packed_word_columns, passed as `on`).
+inline bool packed_word_columns(const QuantProblem& p, const LaunchPlan& plan,
+                                bool on) {
+  return on && p.layout == ScaleLayout::kPackedUE8M0 && plan.chunk == 1 &&
+         plan.chunks_per_row == p.packed_cols * kChunk && p.m > 1 &&
+         !p.masked();
 }
 
 // One group per item on the padded grid of UE8M0 words (`rows` rows of

@@ -194,6 +194,13 @@ inline Error launch_small(const QuantProblem& p, const LaunchPlan& plan,
     constexpr bool kClamp = decltype(clamp)::value;
     constexpr bool kAlt = decltype(alt)::value;
     if constexpr (decltype(packed_byte)::value) {
+      if (packed_word_columns(p, plan, tuning().packed_word_columns)) {
+        SmallParams c = k;
+        c.chunk_div = FastDivU32(static_cast<uint32_t>(p.packed_rows));
+        return launch_grid<quant_small_kernel<kIn, kOut, kNV, 1, kPow2, kClamp,
+                                              kAlt, true, true>,
+                           false>(plan, sm, st, c);
+      }
       return launch_grid<
           quant_small_kernel<kIn, kOut, kNV, 1, kPow2, kClamp, kAlt, true>,
           false>(plan, sm, st, k);

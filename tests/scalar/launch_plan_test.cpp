@@ -494,9 +494,30 @@ void column_order_for_column_major_scales() {
          "corder: the rule unless 0 or 1 is asked");
 }
 
+void packed_word_columns_when_asked() {
+  const QuantProblem pk = problem(64, 7168, true);
+  const gpu::LaunchPlan plan = gpu::plan_launch(pk, kSms);
+  expect(plan.chunk == 1 && plan.chunks_per_row == pk.packed_cols * 4,
+         "packed 64 x 7168: the byte grid");
+  expect(!gpu::packed_word_columns(pk, plan, false) &&
+             gpu::packed_word_columns(pk, plan, true),
+         "word-column order of the packed byte grid: only when asked (pcorder=1)");
+  const QuantProblem row = problem(64, 7168, false);
+  QuantProblem one_row = pk;
+  one_row.m = 1;
+  expect(!gpu::packed_word_columns(row, gpu::plan_launch(row, kSms), true) &&
+             !gpu::packed_word_columns(one_row, gpu::plan_launch(one_row, kSms), true),
+         "word-column order: packed scales of more than one row only");
+  expect(!gpu::parse_tuning(nullptr).packed_word_columns &&
+             gpu::parse_tuning("pcorder=1").packed_word_columns &&
+             !gpu::parse_tuning("pcorder=2").packed_word_columns,
+         "pcorder=1 turns it on");
+}
+
 }  // namespace
 
 int main() {
+  packed_word_columns_when_asked();
   column_order_for_column_major_scales();
   tuning_defaults_and_overrides();
   small_kernels_get_every_block();
