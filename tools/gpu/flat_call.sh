@@ -10,7 +10,10 @@
 #      plain plans before 2026-12-07);
 #   2. the sweep default against svpl=1 at M = 16, 64, 256: the two-vector
 #      small-kernel items against one vector in the CUDA-graph table;
-#   3. the sweep of smax=19 (the H100's small-shape rule) at step 1's
+#   3. the sweep default against pcorder=1 (packed scales' byte items by
+#      word column, built in Session 13, untimed) at M = 16-4096, whose
+#      bytes step 1's tuning tests check first;
+#   4. the sweep of smax=19 (the H100's small-shape rule) at step 1's
 #      shapes below 2^19 groups.
 #
 #   tools/gpu/flat_call.sh WHEEL_DIR [SECONDS]   (default 560: a call's 600 s
@@ -34,12 +37,19 @@ keep_sweep() {  # the sweep step's outputs under $W/$1
   rm -rf /tmp/gq_sweep /tmp/gq_sweep_*.txt "$W/sweep.tgz"
 }
 BIG=4096x2048,4096x4096,4096x7168,16384x2048,16384x4096,16384x7168
-FLAT_SHAPES=$BIG FLAT_TESTS="pflat or mflat or svpl" check $((BUDGET - 30)) flat
+FLAT_SHAPES=$BIG FLAT_TESTS="pflat or mflat or svpl or corder" check $((BUDGET - 30)) flat
 l=$(left)
 if ((l > 45)); then
   SWEEP_TUNES="default svpl=1" SWEEP_LAYOUTS=row,col_tma,packed \
     SWEEP_SHAPES=16x7168,64x4096,64x7168,256x4096,256x7168 check "$l" sweep
   keep_sweep small
+fi
+l=$(left)
+if ((l > 45)); then
+  SWEEP_TUNES="default pcorder=1" SWEEP_LAYOUTS=row,packed \
+    SWEEP_SHAPES=16x7168,64x2048,64x4096,64x7168,256x7168,1024x7168,4096x2048 \
+    check "$l" sweep
+  keep_sweep pcorder
 fi
 l=$(left)
 if ((l > 60)); then
