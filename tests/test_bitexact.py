@@ -200,9 +200,8 @@ def test_custom_bounds_every_encoder_mode(mode, out_dtype, qmin, qmax, ue8m0, sp
 # partial UE8M0 word per row and padding rows; packed from 2^9: 10 x 7168
 # with padding rows), column-ordered items for column-major scales below
 # 2^16 groups (the tma variant; 4097 x 7168 keeps row order). (in_dtype,
-# M, K, G). The
-# two largest only on GPU backends:
-# they add little to the CPU kernel's checks and a minute to its target.
+# M, K, G). The two largest only on GPU backends: they add little to the
+# CPU kernel's checks and a minute to its target.
 _GPU = pytest.mark.gpu_only
 KERNEL_SHAPES = [
     (torch.bfloat16, 1, 7168, 128), (torch.bfloat16, 3, 7168, 128), (torch.bfloat16, 5, 7168, 128),
