@@ -23,7 +23,7 @@ pytestmark = pytest.mark.gpu_only
 TUNES = ["grid=wave", "mgrid=full", "packed=word", "small=0", "chunk=1", "chunk=2", "vpl=1,chunk=1", "vpl=2", "vpl=4",
          "bps=4", "flat=0", "mrows=1", "mrows=3", "smax=16", "smax=19", "pflat=0", "pflat=1",
          "pflat=1,smax=10", "mflat=0", "mflat=1", "svpl=1", "svpl=2", "corder=0", "corder=1",
-         "corder=1,svpl=1", "pcorder=1", "pcorder=1,svpl=1"]
+         "corder=1,svpl=1", "pcorder=1", "pcorder=1,svpl=1", "fhalf=0", "fhalf=1", "fhalf=1,corder=0"]
 
 _CHILD = textwrap.dedent("""
     import sys, torch
@@ -57,6 +57,11 @@ _CHILD = textwrap.dedent("""
         x = torch.randn(m, 2 * h, device=dev, dtype=torch.bfloat16)
         for layout, ue8m0 in layouts:
             check(x, 128, torch.float8_e4m3fn, layout, ue8m0)
+    # fp16 with groups of 64: eight 16-byte lanes a group (sixteen 8-byte
+    # ones under fhalf), 24 groups a row.
+    x = torch.randn(5, 2 * 1536, device=dev, dtype=torch.float16)
+    for layout, ue8m0 in layouts:
+        check(x, 64, torch.float8_e4m3fn, layout, ue8m0)
     mm = torch.tensor([300, 0, 157, 3], dtype=torch.int32, device=dev)
     for fused, k in ((True, 2048), (False, 7168)):
         x = torch.randn(4, 300, 2 * k if fused else k, device=dev, dtype=torch.bfloat16)

@@ -143,14 +143,15 @@ __device__ inline ItemPos<kMaxChunk> as_item(const FusedPos& f) {
 // the scale, then the plain kernel's exact division and encoders. Groups
 // are done one at a time to keep 2 x 8 values live per lane, not 4 x that.
 // Params: KernelParams or SmallParams (group_scale's fields); lanes: the
-// sub-group's lane count.
+// sub-group's lane count; Vec: uint4, or uint2 for fused_small_kernel's half
+// vectors (a lane's q bytes at dst + v * lanes * kVec either way).
 template <InputFormat kIn, QuantFormat kOut, int kNV, bool kPow2, bool kClamp,
-          bool kAlt, typename Params>
+          bool kAlt, typename Params, typename Vec>
 __device__ inline float fused_group(const Params& p, int lanes, bool in_chunk,
-                                    bool valid, const uint4 (&gate)[kNV],
-                                    const uint4 (&up)[kNV], char* dst) {
+                                    bool valid, const Vec (&gate)[kNV],
+                                    const Vec (&up)[kNV], char* dst) {
   using In = Input<kIn>;
-  constexpr int kVec = 16 / In::kBytes;
+  constexpr int kVec = static_cast<int>(sizeof(Vec)) / In::kBytes;
   if (!in_chunk) return 0.f;  // uniform: shuffles stay converged
   float y[kNV][kVec];
   bool quick = kSiluQuickDivision;
@@ -188,7 +189,7 @@ __device__ inline float fused_group(const Params& p, int lanes, bool in_chunk,
   } else {
     apply([](float g, float d) { return silu_div_wide(g, d); }, exp_any);
   }
-  a = group_max(a, lanes);
+  a = group_max<(kVec * In::kBytes == 8 ? 32 : 16)>(a, lanes);
   const float s = group_scale<kPow2>(p, a);
   if (!valid) return s;
   const int step = lanes * kVec;
@@ -327,32 +328,53 @@ __device__ inline SmallItem masked_small_item(const FusedSmallParams& fp,
   return it;
 }
 
+// A lane's input vector in fused_small_kernel: 16 bytes, or 8 (half
+// vectors: twice the lanes per group, each with half the elements' SiLU
+// chain, for calls too small to fill the GPU with 16-byte lanes).
+template <int kLaneBytes>
+struct LaneVector;
+template <>
+struct LaneVector<16> {
+  using Type = uint4;
+  __device__ static Type load(const char* p) { return load16(p); }
+  __device__ static Type zero() { return make_uint4(0u, 0u, 0u, 0u); }
+};
+template <>
+struct LaneVector<8> {
+  using Type = uint2;
+  __device__ static Type load(const char* p) { return load8(p); }
+  __device__ static Type zero() { return make_uint2(0u, 0u); }
+};
+
 // One item of fused_small_kernel: load gate and up, SiLU*mul, quantize,
 // store q and the scale; without kFused (masked plain calls) load x and
 // quantize it as quant_small_kernel does. Lanes without `valid` load zeros
 // and store nothing but still take part in the group's shuffles.
 template <InputFormat kIn, QuantFormat kOut, int kNV, bool kFused,
-          bool kPackedByte, bool kPow2, bool kClamp, bool kAlt>
+          bool kPackedByte, bool kPow2, bool kClamp, bool kAlt,
+          int kLaneBytes = 16>
 __device__ inline void fused_small_item(const FusedSmallParams& fp,
                                         const SmallParams& p,
                                         const SmallItem& it) {
   using In = Input<kIn>;
-  constexpr int kVec = 16 / In::kBytes;
+  using LV = LaneVector<kLaneBytes>;
+  constexpr int kVec = kLaneBytes / In::kBytes;
+  constexpr uint32_t kStep = kLaneBytes;
   const uint32_t lanes = it.lanes, lane = it.lane, chunk = it.chunk,
                  data_row = it.data_row;
   const bool valid = it.has_data && chunk < p.gpr;  // one group: g0 = chunk
   const char* xg = static_cast<const char*>(p.x) + data_row * p.x_row_bytes +
-                   chunk * p.x_group_bytes + lane * 16u;
-  const uint4 zero = make_uint4(0u, 0u, 0u, 0u);
-  uint4 gate[kNV], up[kNV];  // without kFused, gate holds x
+                   chunk * p.x_group_bytes + lane * kStep;
+  typename LV::Type gate[kNV], up[kNV];  // without kFused, gate holds x
 #pragma unroll
   for (int v = 0; v < kNV; ++v) {
-    gate[v] = valid ? load16(xg + v * lanes * 16u) : zero;
+    gate[v] = valid ? LV::load(xg + v * lanes * kStep) : LV::zero();
   }
   if constexpr (kFused) {
 #pragma unroll
     for (int v = 0; v < kNV; ++v) {
-      up[v] = valid ? load16(xg + fp.up_bytes + v * lanes * 16u) : zero;
+      up[v] = valid ? LV::load(xg + fp.up_bytes + v * lanes * kStep)
+                    : LV::zero();
     }
   }
   char* qg = static_cast<char*>(p.q) + data_row * p.q_row_stride +
@@ -362,6 +384,7 @@ __device__ inline void fused_small_item(const FusedSmallParams& fp,
     s = fused_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(
         p, static_cast<int>(lanes), true, valid, gate, up, qg);
   } else {
+    static_assert(kLaneBytes == 16, "masked plain items load 16 bytes");
     s = group_scale<kPow2>(p, group_max(lane_abs_max<kIn>(gate), lanes));
     if (valid) {
       quantize_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(
@@ -373,11 +396,14 @@ __device__ inline void fused_small_item(const FusedSmallParams& fp,
 
 // kFused false: masked calls without the fusion (the plain op per expert),
 // kMasked only.
+// kLaneBytes 8: half vectors (LaneVector), unmasked fused calls only.
 template <InputFormat kIn, QuantFormat kOut, int kNV, bool kMasked,
           bool kPackedByte, bool kPow2, bool kClamp, bool kAlt,
-          bool kFused = true>
+          bool kFused = true, int kLaneBytes = 16>
 __global__ void __launch_bounds__(kBlockThreads)
     fused_small_kernel(const FusedSmallParams fp) {
+  static_assert(kLaneBytes == 16 || (kFused && !kMasked),
+                "half vectors: unmasked fused calls only");
   SmallParams p = fp.k;
   if constexpr (kMasked) {
     uint32_t valid_rows;
@@ -395,8 +421,8 @@ __global__ void __launch_bounds__(kBlockThreads)
   } else {
     // Lanes out of range load zeros.
     static_assert(kFused, "unmasked plain calls take quant_small_kernel");
-    fused_small_item<kIn, kOut, kNV, true, kPackedByte, kPow2, kClamp, kAlt>(
-        fp, p, small_item(p));
+    fused_small_item<kIn, kOut, kNV, true, kPackedByte, kPow2, kClamp, kAlt,
+                     kLaneBytes>(fp, p, small_item(p));
   }
 }
 

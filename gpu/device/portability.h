@@ -174,6 +174,16 @@ __device__ inline uint4 load16(const void* p) {
 #endif
 }
 
+// 8-byte load of read-only input (fused_small_kernel's half vectors). The
+// caller guarantees 8-byte alignment.
+__device__ inline uint2 load8(const void* p) {
+#if GQ_PLATFORM_HIP
+  return *static_cast<const uint2*>(p);
+#else
+  return __ldg(static_cast<const uint2*>(p));
+#endif
+}
+
 // Stores of the quantized bytes, never read again by this kernel.
 // -DGQ_STORE_STREAMING (CUDA) marks them evict-first (st.global.cs).
 __device__ inline void store8(void* p, uint32_t a, uint32_t b) {

@@ -102,13 +102,23 @@ struct Input<InputFormat::kBFloat16> {
     return __uint_as_float(
         static_cast<uint32_t>(static_cast<const uint16_t*>(base)[i]) << 16);
   }
-  __device__ static void unpack(const uint4& r, float (&f)[8]) {
-    const uint32_t w[4] = {r.x, r.y, r.z, r.w};
+  template <int kWords>
+  __device__ static void unpack_words(const uint32_t (&w)[kWords],
+                                      float (&f)[2 * kWords]) {
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < kWords; ++i) {
       f[2 * i] = __uint_as_float(w[i] << 16);
       f[2 * i + 1] = __uint_as_float(w[i] & 0xFFFF0000u);
     }
+  }
+  __device__ static void unpack(const uint4& r, float (&f)[8]) {
+    const uint32_t w[4] = {r.x, r.y, r.z, r.w};
+    unpack_words(w, f);
+  }
+  // fused_small_kernel's half vectors.
+  __device__ static void unpack(const uint2& r, float (&f)[4]) {
+    const uint32_t w[2] = {r.x, r.y};
+    unpack_words(w, f);
   }
 };
 
@@ -118,13 +128,23 @@ struct Input<InputFormat::kFloat16> {
   __device__ static float load(const void* base, int64_t i) {
     return half_bits_to_float(static_cast<const uint16_t*>(base)[i]);
   }
-  __device__ static void unpack(const uint4& r, float (&f)[8]) {
-    const uint32_t w[4] = {r.x, r.y, r.z, r.w};
+  template <int kWords>
+  __device__ static void unpack_words(const uint32_t (&w)[kWords],
+                                      float (&f)[2 * kWords]) {
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < kWords; ++i) {
       f[2 * i] = half_bits_to_float(static_cast<uint16_t>(w[i] & 0xFFFFu));
       f[2 * i + 1] = half_bits_to_float(static_cast<uint16_t>(w[i] >> 16));
     }
+  }
+  __device__ static void unpack(const uint4& r, float (&f)[8]) {
+    const uint32_t w[4] = {r.x, r.y, r.z, r.w};
+    unpack_words(w, f);
+  }
+  // fused_small_kernel's half vectors.
+  __device__ static void unpack(const uint2& r, float (&f)[4]) {
+    const uint32_t w[2] = {r.x, r.y};
+    unpack_words(w, f);
   }
 };
 
@@ -212,13 +232,17 @@ __device__ inline void split_item(const KernelParams& p, int64_t item,
   }
 }
 
+// kMaxLanes: the most lanes a group can have here (16, or 32 for
+// fused_small_kernel's half vectors).
+template <int kMaxLanes = 16>
 __device__ inline float group_max(float a, int lanes) {
-  // Always four butterfly steps, every lane of the warp executing each one
-  // (shfl_xor's requirement) with no branch: for a power-of-two `lanes`,
-  // off & (lanes - 1) is off while off < lanes and 0 (a lane's own value,
-  // which leaves the maximum unchanged) after that.
+  // Always log2(kMaxLanes) butterfly steps, every lane of the warp executing
+  // each one (shfl_xor's requirement) with no branch: for a power-of-two
+  // `lanes`, off & (lanes - 1) is off while off < lanes and 0 (a lane's own
+  // value, which leaves the maximum unchanged) after that.
+  static_assert(kMaxLanes == 16 || kMaxLanes == 32, "a group is in one warp");
 #pragma unroll
-  for (int off = 8; off > 0; off >>= 1) {
+  for (int off = kMaxLanes / 2; off > 0; off >>= 1) {
     a = fmaxf(a, shfl_xor(a, off & (lanes - 1), lanes));
   }
   return a;

@@ -96,18 +96,30 @@ inline Error launch_fused_small(const QuantProblem& p, const LaunchPlan& plan,
     constexpr bool kClamp = decltype(clamp)::value;
     constexpr bool kAlt = decltype(alt)::value;
     constexpr bool kByte = decltype(packed_byte)::value;
-    auto launch_as = [&](auto nv, auto masked, auto fused) {
+    auto launch_lanes = [&](auto nv, auto masked, auto fused,
+                            auto lane_bytes) {
       return launch_grid<
           fused_small_kernel<kIn, kOut, decltype(nv)::value,
                              decltype(masked)::value, kByte, kPow2, kClamp,
-                             kAlt, decltype(fused)::value>,
+                             kAlt, decltype(fused)::value,
+                             decltype(lane_bytes)::value>,
           false>(plan, sm_count, stream, fp);
+    };
+    auto launch_as = [&](auto nv, auto masked, auto fused) {
+      return launch_lanes(nv, masked, fused, std::integral_constant<int, 16>{});
     };
     if (!p.fuse_silu_and_mul) {  // masked plain: two vectors per lane only
       return launch_as(std::integral_constant<int, 2>{}, std::true_type{},
                        std::false_type{});
     }
     const std::true_type fused;
+    if constexpr (kIn != InputFormat::kFloat32) {  // 2-byte inputs
+      if (plan.half_vectors) {
+        return launch_lanes(std::integral_constant<int, 1>{},
+                            std::false_type{}, fused,
+                            std::integral_constant<int, 8>{});
+      }
+    }
     if (plan.nv == 1) {
       return launch_as(std::integral_constant<int, 1>{}, std::false_type{},
                        fused);

@@ -38,8 +38,10 @@ namespace gpu {
 // default); svpl=1 / svpl=2 give the small shape one / two vectors per lane
 // where the group has them (unset: small_shape_vectors's rule); corder=1 /
 // corder=0 turn the small kernel's column order of items for column-major
-// scales on / off (unset: column_ordered_items's rule); pcorder=1 orders the
-// packed byte grid's items by word column (packed_word_columns).
+// scales on / off (unset: column_ordered_items's rule); pcorder=1 /
+// pcorder=0 the same for the packed byte grid's word-column order (unset:
+// packed_word_columns's rule); fhalf=1 / fhalf=0 the fused small kernel's
+// 8-byte lane vectors (unset: fused_half_vectors's rule).
 // Measured on the H200 with two vectors per lane (two or three resident
 // blocks per SM), the full grid ran 3-12% faster at M = 16384: the hardware
 // block scheduler balances the tail that a fixed wave leaves. Every value
@@ -108,8 +110,12 @@ struct LaunchTuning {
   // 0 / 1: off / on.
   int column_order = -1;
   // Packed scales on quant_small_kernel's byte grid: items in (word column,
-  // row, byte) order (packed_word_columns); off unless pcorder=1.
-  bool packed_word_columns = false;
+  // row, byte) order (packed_word_columns); -1: its rule, 0 / 1: off / on.
+  int packed_word_columns = -1;
+  // Unmasked fused calls of 2-byte inputs on fused_small_kernel: 8-byte
+  // lane vectors, twice the lanes per group (fused_half_vectors); -1: its
+  // rule, 0 / 1: off / on.
+  int fused_half = -1;
 };
 
 // `val` as a number of at most `max_digits` decimal digits in [lo, hi], or
@@ -169,6 +175,9 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.column_order = val == "1";
     } else if (key == "pcorder" && (val == "0" || val == "1")) {
       t.packed_word_columns = val == "1";
+
+    } else if (key == "fhalf" && (val == "0" || val == "1")) {
+      t.fused_half = val == "1";
     }
     pos = end + 1;
   }
@@ -197,6 +206,9 @@ struct LaunchPlan {
   // per lane (flat_large_plans / masked_plain_flat chose one group per item
   // for it).
   bool flat_two_vector = false;
+  // fused_small_kernel with 8-byte lane vectors (fused_half_vectors): lanes
+  // is then twice the 16-byte lanes per group.
+  bool half_vectors = false;
 };
 
 inline int input_bytes(InputFormat f) {
@@ -548,13 +560,26 @@ inline bool column_ordered_items(const QuantProblem& p, const LaunchPlan& plan,
 // instead of eight rows in up to eight blocks. The packed twin of
 // column_ordered_items, which made column-major float scales replay as fast
 // as row-major ones; it needs its own kernel instance (kWordColumns), the
-// byte being the item's low two bits. Untimed: off unless pcorder=1
-// (LaunchTuning::packed_word_columns, passed as `on`).
+// byte being the item's low two bits. On by default up to
+// kPackedWordColumnsMaxGroups. Timed on an H100 80GB HBM3
+// (docs/h100/2026-12-07-s14/sweep_{default,pcorder_1}.*, same call, bf16 ->
+// e4m3fn, CUDA-graph replay with warm x): packed 64 x 4096 1.86 -> 1.69 µs,
+// 64 x 7168 1.93 -> 1.78, 256 x 7168 2.43 -> 2.35, 64 x 2048 1.65 -> 1.61,
+// 16 x 7168 1.63 -> 1.60; eager at 1024 x 7168 (57344 groups) 91.7% ->
+// 90.4% of copy, within the run-to-run spread but no gain, so the bound
+// stops below it. order: tuning().packed_word_columns (pcorder=1 /
+// pcorder=0 force it on / off; -1 the rule).
+constexpr int64_t kPackedWordColumnsMaxGroups = int64_t{1} << 14;
+
 inline bool packed_word_columns(const QuantProblem& p, const LaunchPlan& plan,
-                                bool on) {
-  return on && p.layout == ScaleLayout::kPackedUE8M0 && plan.chunk == 1 &&
-         plan.chunks_per_row == p.packed_cols * kChunk && p.m > 1 &&
-         !p.masked();
+                                int order) {
+  if (p.layout != ScaleLayout::kPackedUE8M0 || plan.chunk != 1 ||
+      plan.chunks_per_row != p.packed_cols * kChunk || p.m <= 1 ||
+      p.masked()) {
+    return false;
+  }
+  if (order >= 0) return order == 1;
+  return p.m * p.groups_per_row <= kPackedWordColumnsMaxGroups;
 }
 
 // One group per item on the padded grid of UE8M0 words (`rows` rows of
@@ -732,6 +757,37 @@ inline bool masked_plain_flat(const QuantProblem& p, bool masked_flat) {
          masked_flat;
 }
 
+// Unmasked fused calls on fused_small_kernel with 2-byte inputs, one
+// 16-byte vector per lane and at most 16 lanes per group: whether each lane
+// loads 8 bytes of gate and of up instead of 16, so that a group has twice
+// the lanes and each lane half the SiLU chain. A call whose 16-byte grid
+// leaves most of the GPU's thread slots empty is bound by the latency of
+// that chain, not by issue (ncu, H100, M = 64, H = 7168: 0.32 warp
+// instructions issued per scheduler cycle, 19% of the warp slots
+// occupied), so by default a call takes them while the doubled grid still
+// fits one wave of kFusedHalfThreadsPerSm threads per SM (the SM's limit;
+// H100/H200: 132 SMs, so up to 8448 groups of 128 bf16). Timed on an H100
+// 80GB HBM3 (docs/h100/2026-12-07-s14/fused_{default,fhalf_1}.*, same call,
+// bf16, G = 128): CUDA-graph replay 1 x 2048 2.03 -> 1.73 µs (1.36x ->
+// 1.16x the plain op at the same M x H), 1 x 7168 2.03 -> 1.74, 64 x 2048
+// 2.75 -> 2.45, 64 x 7168 row 3.31 -> 3.04; at 1024 x 2048 (16384 groups,
+// two waves doubled) eager 8.74 -> 9.34 µs and at 1024 x 7168 17.2 -> 20.6,
+// hence the bound. fhalf=1 / fhalf=0 force it on / off.
+constexpr int64_t kFusedHalfThreadsPerSm = 2048;
+
+inline bool fused_half_vectors(const QuantProblem& p, const LaunchPlan& plan,
+                               int sm_count) {
+  const int asked = tuning().fused_half;
+  if (asked == 0 || !p.fuse_silu_and_mul || p.masked() ||
+      input_bytes(p.in_format) != 2 || plan.nv != 1 || plan.lanes > 16 ||
+      !fused_small_kernel_fits(p, plan) ||
+      plan.items * plan.lanes * 2 >= INT32_MAX) {
+    return false;
+  }
+  return asked == 1 || plan.items * plan.lanes * 2 <=
+                           int64_t{sm_count} * kFusedHalfThreadsPerSm;
+}
+
 // plan_launch's choices with experts * rows rows; `rows` is one expert's.
 // masked_flat: masked_plain_flat on (unless mflat=0 in GROUPQUANT_GPU_TUNE).
 inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
@@ -764,6 +820,11 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
     plan.one_wave = false;  // no grid-stride loop there
     use_masked_row_slots(
         p, masked_rows_per_item(p, sm_count, plan, tuning().masked_rows), &plan);
+  }
+  if (fused_half_vectors(p, plan, sm_count)) {
+    plan.lanes *= 2;
+    plan.half_vectors = true;
+    plan.blocks = blocks_for(plan.items, plan.lanes);
   }
   return plan;
 }

@@ -494,30 +494,74 @@ void column_order_for_column_major_scales() {
          "corder: the rule unless 0 or 1 is asked");
 }
 
-void packed_word_columns_when_asked() {
+void packed_word_columns_below_the_bound() {
   const QuantProblem pk = problem(64, 7168, true);
   const gpu::LaunchPlan plan = gpu::plan_launch(pk, kSms);
   expect(plan.chunk == 1 && plan.chunks_per_row == pk.packed_cols * 4,
          "packed 64 x 7168: the byte grid");
-  expect(!gpu::packed_word_columns(pk, plan, false) &&
-             gpu::packed_word_columns(pk, plan, true),
-         "word-column order of the packed byte grid: only when asked (pcorder=1)");
+  expect(gpu::packed_word_columns(pk, plan, -1) &&
+             !gpu::packed_word_columns(pk, plan, 0) &&
+             gpu::packed_word_columns(pk, plan, 1),
+         "word-column order of the packed byte grid: by default at 64 x 7168, "
+         "off under pcorder=0");
+  const QuantProblem at_bound = problem(128, 16384, true);  // 2^14 groups
+  const QuantProblem past = problem(1024, 7168, true);      // 57344 groups
+  const gpu::LaunchPlan past_plan = gpu::plan_launch(past, kSms);
+  expect(gpu::packed_word_columns(at_bound, gpu::plan_launch(at_bound, kSms), -1) &&
+             past_plan.chunk == 1 && !gpu::packed_word_columns(past, past_plan, -1) &&
+             gpu::packed_word_columns(past, past_plan, 1),
+         "word-column order: up to 2^14 groups unless asked");
   const QuantProblem row = problem(64, 7168, false);
   QuantProblem one_row = pk;
   one_row.m = 1;
-  expect(!gpu::packed_word_columns(row, gpu::plan_launch(row, kSms), true) &&
-             !gpu::packed_word_columns(one_row, gpu::plan_launch(one_row, kSms), true),
+  expect(!gpu::packed_word_columns(row, gpu::plan_launch(row, kSms), 1) &&
+             !gpu::packed_word_columns(one_row, gpu::plan_launch(one_row, kSms), 1),
          "word-column order: packed scales of more than one row only");
-  expect(!gpu::parse_tuning(nullptr).packed_word_columns &&
-             gpu::parse_tuning("pcorder=1").packed_word_columns &&
-             !gpu::parse_tuning("pcorder=2").packed_word_columns,
-         "pcorder=1 turns it on");
+  expect(gpu::parse_tuning(nullptr).packed_word_columns == -1 &&
+             gpu::parse_tuning("pcorder=1").packed_word_columns == 1 &&
+             gpu::parse_tuning("pcorder=0").packed_word_columns == 0 &&
+             gpu::parse_tuning("pcorder=2").packed_word_columns == -1,
+         "pcorder: the rule unless 0 or 1 is asked");
+}
+
+void fused_half_vectors_while_one_wave() {
+  int64_t rows = 0;
+  for (auto [m, k, packed, half] :
+       {std::tuple<int64_t, int64_t, bool, bool>{1, 7168, false, true},
+        {64, 7168, false, true}, {64, 2048, true, true}, {128, 7168, false, true},
+        {1024, 2048, false, false}, {1024, 7168, true, false}}) {
+    QuantProblem f = problem(m, k, packed);
+    f.fuse_silu_and_mul = true;
+    const gpu::LaunchPlan plan = gpu::plan_fused(f, kSms, &rows);
+    expect(plan.half_vectors == half && plan.lanes == (half ? 32 : 16) &&
+               plan.blocks == (plan.items * plan.lanes + 255) / 256 &&
+               gpu::fused_small_kernel_fits(f, plan),
+           "fused bf16, G = 128: 8-byte lanes (32 a group) while twice the "
+           "16-byte grid fits one wave of 2048 threads per SM");
+  }
+  QuantProblem f32 = problem(64, 7168, false);
+  f32.fuse_silu_and_mul = true;
+  f32.in_format = InputFormat::kFloat32;
+  QuantProblem plain = problem(64, 7168, false);
+  QuantProblem masked = problem(64, 7168, false);
+  masked.fuse_silu_and_mul = true;
+  masked.masked_m = reinterpret_cast<const int32_t*>(masked.s);
+  expect(!gpu::plan_fused(f32, kSms, &rows).half_vectors &&
+             !gpu::plan_launch(plain, kSms).half_vectors &&
+             !gpu::plan_fused(masked, kSms, &rows).half_vectors,
+         "8-byte lanes: unmasked fused calls of 2-byte inputs only");
+  expect(gpu::parse_tuning(nullptr).fused_half == -1 &&
+             gpu::parse_tuning("fhalf=1").fused_half == 1 &&
+             gpu::parse_tuning("fhalf=0").fused_half == 0 &&
+             gpu::parse_tuning("fhalf=2").fused_half == -1,
+         "fhalf: the rule unless 0 or 1 is asked");
 }
 
 }  // namespace
 
 int main() {
-  packed_word_columns_when_asked();
+  packed_word_columns_below_the_bound();
+  fused_half_vectors_while_one_wave();
   column_order_for_column_major_scales();
   tuning_defaults_and_overrides();
   small_kernels_get_every_block();
