@@ -562,7 +562,7 @@ inline bool column_ordered_items(const QuantProblem& p, const LaunchPlan& plan,
 // as row-major ones; it needs its own kernel instance (kWordColumns), the
 // byte being the item's low two bits. On by default up to
 // kPackedWordColumnsMaxGroups. Timed on an H100 80GB HBM3
-// (docs/h100/2026-12-07-s14/sweep_{default,pcorder_1}.*, same call, bf16 ->
+// (docs/h100/2026-12-07-s14/call1_sweep_{default,pcorder_1}.*, same call, bf16 ->
 // e4m3fn, CUDA-graph replay with warm x): packed 64 x 4096 1.86 -> 1.69 µs,
 // 64 x 7168 1.93 -> 1.78, 256 x 7168 2.43 -> 2.35, 64 x 2048 1.65 -> 1.61,
 // 16 x 7168 1.63 -> 1.60; eager at 1024 x 7168 (57344 groups) 91.7% ->
@@ -767,12 +767,14 @@ inline bool masked_plain_flat(const QuantProblem& p, bool masked_flat) {
 // occupied), so by default a call takes them while the doubled grid still
 // fits one wave of kFusedHalfThreadsPerSm threads per SM (the SM's limit;
 // H100/H200: 132 SMs, so up to 8448 groups of 128 bf16). Timed on an H100
-// 80GB HBM3 (docs/h100/2026-12-07-s14/fused_{default,fhalf_1}.*, same call,
-// bf16, G = 128): CUDA-graph replay 1 x 2048 2.03 -> 1.73 µs (1.36x ->
-// 1.16x the plain op at the same M x H), 1 x 7168 2.03 -> 1.74, 64 x 2048
-// 2.75 -> 2.45, 64 x 7168 row 3.31 -> 3.04; at 1024 x 2048 (16384 groups,
-// two waves doubled) eager 8.74 -> 9.34 µs and at 1024 x 7168 17.2 -> 20.6,
-// hence the bound. fhalf=1 / fhalf=0 force it on / off.
+// 80GB HBM3, bf16, G = 128 (docs/h100/2026-12-07-s14/, README there):
+// CUDA-graph replay per call, fhalf=0 -> default (call3_fused_*, same
+// call): 1 x 2048 row 2.05 -> 1.79 µs (1.36x -> 1.17x the plain op at the
+// same M x H), 1 x 7168 2.05 -> 1.76, 64 x 2048 row 2.75 -> 2.48, 64 x 7168
+// row 3.32 -> 3.07, packed at M = 64 unchanged (2.73 -> 2.83, 3.24 ->
+// 3.21); forced past the bound (call1_fused_*): 1024 x 2048 eager 8.74 ->
+// 9.34 µs, 1024 x 7168 17.2 -> 20.6, hence the bound. fhalf=1 / fhalf=0
+// force it on / off.
 constexpr int64_t kFusedHalfThreadsPerSm = 2048;
 
 inline bool fused_half_vectors(const QuantProblem& p, const LaunchPlan& plan,

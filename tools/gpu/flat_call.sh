@@ -10,9 +10,9 @@
 #      plain plans before 2026-12-07);
 #   2. the sweep default against svpl=1 at M = 16, 64, 256: the two-vector
 #      small-kernel items against one vector in the CUDA-graph table;
-#   3. the sweep default against pcorder=1 (packed scales' byte items by
-#      word column, built in Session 13, untimed) at M = 16-4096, whose
-#      bytes step 1's tuning tests check first;
+#   3. the sweep default against pcorder=0 (packed scales' byte items by
+#      word column, default up to 2^14 groups since Session 14's H100) at
+#      M = 16-4096, whose bytes step 1's tuning tests check first;
 #   4. the sweep of smax=19 (the H100's small-shape rule) at step 1's
 #      shapes below 2^19 groups.
 #
@@ -46,7 +46,7 @@ if ((l > 45)); then
 fi
 l=$(left)
 if ((l > 45)); then
-  SWEEP_TUNES="default pcorder=1" SWEEP_LAYOUTS=row,packed \
+  SWEEP_TUNES="default pcorder=0" SWEEP_LAYOUTS=row,packed \
     SWEEP_SHAPES=16x7168,64x2048,64x4096,64x7168,256x7168,1024x7168,4096x2048 \
     check "$l" sweep
   keep_sweep pcorder
