@@ -94,9 +94,25 @@ struct Input<InputFormat::kFloat32> {
   }
 };
 
-template <>
-struct Input<InputFormat::kBFloat16> {
+// The 16- and 8-byte unpacking of the 2-byte inputs, through Derived's
+// unpack_words (two values per 32-bit word, low half first). The 8-byte
+// form serves fused_small_kernel's half vectors.
+template <typename Derived>
+struct TwoByteInput {
   static constexpr int kBytes = 2;
+  __device__ static void unpack(const uint4& r, float (&f)[8]) {
+    const uint32_t w[4] = {r.x, r.y, r.z, r.w};
+    Derived::unpack_words(w, f);
+  }
+  __device__ static void unpack(const uint2& r, float (&f)[4]) {
+    const uint32_t w[2] = {r.x, r.y};
+    Derived::unpack_words(w, f);
+  }
+};
+
+template <>
+struct Input<InputFormat::kBFloat16>
+    : TwoByteInput<Input<InputFormat::kBFloat16>> {
   // bf16 is the top half of a float: widening is a shift, exact.
   __device__ static float load(const void* base, int64_t i) {
     return __uint_as_float(
@@ -111,20 +127,11 @@ struct Input<InputFormat::kBFloat16> {
       f[2 * i + 1] = __uint_as_float(w[i] & 0xFFFF0000u);
     }
   }
-  __device__ static void unpack(const uint4& r, float (&f)[8]) {
-    const uint32_t w[4] = {r.x, r.y, r.z, r.w};
-    unpack_words(w, f);
-  }
-  // fused_small_kernel's half vectors.
-  __device__ static void unpack(const uint2& r, float (&f)[4]) {
-    const uint32_t w[2] = {r.x, r.y};
-    unpack_words(w, f);
-  }
 };
 
 template <>
-struct Input<InputFormat::kFloat16> {
-  static constexpr int kBytes = 2;
+struct Input<InputFormat::kFloat16>
+    : TwoByteInput<Input<InputFormat::kFloat16>> {
   __device__ static float load(const void* base, int64_t i) {
     return half_bits_to_float(static_cast<const uint16_t*>(base)[i]);
   }
@@ -136,15 +143,6 @@ struct Input<InputFormat::kFloat16> {
       f[2 * i] = half_bits_to_float(static_cast<uint16_t>(w[i] & 0xFFFFu));
       f[2 * i + 1] = half_bits_to_float(static_cast<uint16_t>(w[i] >> 16));
     }
-  }
-  __device__ static void unpack(const uint4& r, float (&f)[8]) {
-    const uint32_t w[4] = {r.x, r.y, r.z, r.w};
-    unpack_words(w, f);
-  }
-  // fused_small_kernel's half vectors.
-  __device__ static void unpack(const uint2& r, float (&f)[4]) {
-    const uint32_t w[2] = {r.x, r.y};
-    unpack_words(w, f);
   }
 };
 
