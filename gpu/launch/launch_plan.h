@@ -175,7 +175,6 @@ inline LaunchTuning parse_tuning(const char* text) {
       t.column_order = val == "1";
     } else if (key == "pcorder" && (val == "0" || val == "1")) {
       t.packed_word_columns = val == "1";
-
     } else if (key == "fhalf" && (val == "0" || val == "1")) {
       t.fused_half = val == "1";
     }
