@@ -13,7 +13,9 @@
 #   3. the sweep default against pcorder=0 (packed scales' byte items by
 #      word column, default up to 2^14 groups since Session 14's H100) at
 #      M = 16-4096, whose bytes step 1's tuning tests check first;
-#   4. the sweep of smax=19 (the H100's small-shape rule) at step 1's
+#   4. the fused bench (no torch.compile) default against fhalf=0 (the
+#      small fused calls' 8-byte lanes, default since Session 14's H100);
+#   5. the sweep of smax=19 (the H100's small-shape rule) at step 1's
 #      shapes below 2^19 groups.
 #
 #   tools/gpu/flat_call.sh WHEEL_DIR [SECONDS]   (default 560: a call's 600 s
@@ -37,7 +39,7 @@ keep_sweep() {  # the sweep step's outputs under $W/$1
   rm -rf /tmp/gq_sweep /tmp/gq_sweep_*.txt "$W/sweep.tgz"
 }
 BIG=4096x2048,4096x4096,4096x7168,16384x2048,16384x4096,16384x7168
-FLAT_SHAPES=$BIG FLAT_TESTS="pflat or mflat or svpl or corder" check $((BUDGET - 30)) flat
+FLAT_SHAPES=$BIG FLAT_TESTS="pflat or mflat or svpl or corder or fhalf" check $((BUDGET - 30)) flat
 l=$(left)
 if ((l > 45)); then
   SWEEP_TUNES="default svpl=1" SWEEP_LAYOUTS=row,col_tma,packed \
@@ -50,6 +52,11 @@ if ((l > 45)); then
     SWEEP_SHAPES=16x7168,64x2048,64x4096,64x7168,256x7168,1024x7168,4096x2048 \
     check "$l" sweep
   keep_sweep pcorder
+fi
+l=$(left)
+if ((l > 70)); then
+  FUSED_TUNES="default fhalf=0" FUSED_ARGS="--ops fused" SWEEP_LAYOUTS=row,packed \
+    check "$l" fusedsweep
 fi
 l=$(left)
 if ((l > 60)); then
