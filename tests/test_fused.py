@@ -44,6 +44,17 @@ def test_fused_2d(case, in_dtype, device, gen):
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("in_dtype", (torch.bfloat16, torch.float16), ids=lambda d: str(d).replace("torch.", ""))
+def test_fused_2d_groups_of_64(case, in_dtype, device, gen):
+    # Groups of 64 2-byte values: eight 16-byte lanes, or sixteen 8-byte
+    # ones where small calls take the fused kernel's 8-byte lanes
+    # (fused_half_vectors); 24 groups a row, odd M.
+    out, layout, ue8m0 = case
+    x = _gate_up((5,), 1536, in_dtype, gen, device)
+    fu.check(x, 64, out, layout, ue8m0)
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
 @pytest.mark.parametrize("in_dtype", IN_DTYPES, ids=lambda d: str(d).replace("torch.", ""))
 def test_masked_fused(case, in_dtype, device, gen):
     out, layout, ue8m0 = case
