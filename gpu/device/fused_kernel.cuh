@@ -189,7 +189,7 @@ __device__ inline float fused_group(const Params& p, int lanes, bool in_chunk,
   } else {
     apply([](float g, float d) { return silu_div_wide(g, d); }, exp_any);
   }
-  a = group_max<(kVec * In::kBytes == 8 ? 32 : 16)>(a, lanes);
+  a = group_max<(sizeof(Vec) == 8 ? 32 : 16)>(a, lanes);
   const float s = group_scale<kPow2>(p, a);
   if (!valid) return s;
   const int step = lanes * kVec;
@@ -384,7 +384,6 @@ __device__ inline void fused_small_item(const FusedSmallParams& fp,
     s = fused_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(
         p, static_cast<int>(lanes), true, valid, gate, up, qg);
   } else {
-    static_assert(kLaneBytes == 16, "masked plain items load 16 bytes");
     s = group_scale<kPow2>(p, group_max(lane_abs_max<kIn>(gate), lanes));
     if (valid) {
       quantize_group<kIn, kOut, kNV, kPow2, kClamp, kAlt>(

@@ -779,14 +779,14 @@ constexpr int64_t kFusedHalfThreadsPerSm = 2048;
 inline bool fused_half_vectors(const QuantProblem& p, const LaunchPlan& plan,
                                int sm_count) {
   const int asked = tuning().fused_half;
+  const int64_t doubled_threads = plan.items * plan.lanes * 2;
   if (asked == 0 || !p.fuse_silu_and_mul || p.masked() ||
       input_bytes(p.in_format) != 2 || plan.nv != 1 || plan.lanes > 16 ||
-      !fused_small_kernel_fits(p, plan) ||
-      plan.items * plan.lanes * 2 >= INT32_MAX) {
+      !fused_small_kernel_fits(p, plan) || doubled_threads >= INT32_MAX) {
     return false;
   }
-  return asked == 1 || plan.items * plan.lanes * 2 <=
-                           int64_t{sm_count} * kFusedHalfThreadsPerSm;
+  return asked == 1 ||
+         doubled_threads <= int64_t{sm_count} * kFusedHalfThreadsPerSm;
 }
 
 // plan_launch's choices with experts * rows rows; `rows` is one expert's.

@@ -5,6 +5,7 @@
 // GPU host. 132 SMs (an H100/H200) throughout.
 #include <cstdint>
 #include <cstdio>
+#include <string>
 #include <tuple>
 #include <utility>
 
@@ -26,6 +27,17 @@ void expect(bool ok, const char* what) {
     std::printf("FAIL: %s\n", what);
     ++failures;
   }
+}
+
+// A switch whose unset value -1 means "the rule": key=1 and key=0 force
+// it on and off, any other value leaves the rule.
+void expect_rule_switch(const char* key, int gpu::LaunchTuning::*field) {
+  const std::string k(key);
+  const bool ok = gpu::parse_tuning(nullptr).*field == -1 &&
+                  gpu::parse_tuning((k + "=1").c_str()).*field == 1 &&
+                  gpu::parse_tuning((k + "=0").c_str()).*field == 0 &&
+                  gpu::parse_tuning((k + "=2").c_str()).*field == -1;
+  expect(ok, (k + ": the rule unless 0 or 1 is asked").c_str());
 }
 
 // A contiguous bf16 [m, k] problem with G = 128, 16-byte aligned pointers.
@@ -350,11 +362,7 @@ void flat_large_plans_on_wide_memory() {
   const gpu::LaunchPlan f32v = gpu::plan_launch(f32, kSms, wide, false);
   expect(f32v.nv == 2 && !gpu::small_kernel_shape_fits(f32, f32v),
          "float32 G = 128 small M, flat plans off: quant_vec_kernel");
-  expect(gpu::parse_tuning(nullptr).plain_flat == -1 &&
-             gpu::parse_tuning("pflat=0").plain_flat == 0 &&
-             gpu::parse_tuning("pflat=1").plain_flat == 1 &&
-             gpu::parse_tuning("pflat=2").plain_flat == -1,
-         "pflat: flat_large_plans's default unless 0 / 1 force it");
+  expect_rule_switch("pflat", &gpu::LaunchTuning::plain_flat);
   expect(gpu::parse_tuning(nullptr).masked_plain_flat &&
              !gpu::parse_tuning("mflat=0").masked_plain_flat &&
              gpu::parse_tuning("mflat=1").masked_plain_flat,
@@ -487,11 +495,7 @@ void column_order_for_column_major_scales() {
              !gpu::column_ordered_items(one_row, gpu::plan_launch(one_row, kSms), 1) &&
              !gpu::column_ordered_items(one_group, gpu::plan_launch(one_group, kSms), 1),
          "column order: never for row-major or packed scales, one row or one group per row");
-  expect(gpu::parse_tuning(nullptr).column_order == -1 &&
-             gpu::parse_tuning("corder=1").column_order == 1 &&
-             gpu::parse_tuning("corder=0").column_order == 0 &&
-             gpu::parse_tuning("corder=2").column_order == -1,
-         "corder: the rule unless 0 or 1 is asked");
+  expect_rule_switch("corder", &gpu::LaunchTuning::column_order);
 }
 
 void packed_word_columns_below_the_bound() {
@@ -517,11 +521,7 @@ void packed_word_columns_below_the_bound() {
   expect(!gpu::packed_word_columns(row, gpu::plan_launch(row, kSms), 1) &&
              !gpu::packed_word_columns(one_row, gpu::plan_launch(one_row, kSms), 1),
          "word-column order: packed scales of more than one row only");
-  expect(gpu::parse_tuning(nullptr).packed_word_columns == -1 &&
-             gpu::parse_tuning("pcorder=1").packed_word_columns == 1 &&
-             gpu::parse_tuning("pcorder=0").packed_word_columns == 0 &&
-             gpu::parse_tuning("pcorder=2").packed_word_columns == -1,
-         "pcorder: the rule unless 0 or 1 is asked");
+  expect_rule_switch("pcorder", &gpu::LaunchTuning::packed_word_columns);
 }
 
 void fused_half_vectors_while_one_wave() {
@@ -550,11 +550,7 @@ void fused_half_vectors_while_one_wave() {
              !gpu::plan_launch(plain, kSms).half_vectors &&
              !gpu::plan_fused(masked, kSms, &rows).half_vectors,
          "8-byte lanes: unmasked fused calls of 2-byte inputs only");
-  expect(gpu::parse_tuning(nullptr).fused_half == -1 &&
-             gpu::parse_tuning("fhalf=1").fused_half == 1 &&
-             gpu::parse_tuning("fhalf=0").fused_half == 0 &&
-             gpu::parse_tuning("fhalf=2").fused_half == -1,
-         "fhalf: the rule unless 0 or 1 is asked");
+  expect_rule_switch("fhalf", &gpu::LaunchTuning::fused_half);
 }
 
 }  // namespace
