@@ -47,8 +47,9 @@ _CHILD = textwrap.dedent("""
         if os.path.exists(path):
             return torch.load(path, weights_only=False)  # our own file
         out = compute_reference(x, *args, **kw)
-        torch.save(out, path + ".%d" % os.getpid())
-        os.replace(path + ".%d" % os.getpid(), path)  # whole files only, under xdist too
+        partial = "%s.%d" % (path, os.getpid())
+        torch.save(out, partial)
+        os.replace(partial, path)  # whole files only, under xdist too
         return out
 
     fu.reference = cached_reference
