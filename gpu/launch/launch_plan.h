@@ -359,11 +359,16 @@ inline bool prefers_small_shape(const QuantProblem& p, int64_t max_groups) {
 // registers allow 3 resident blocks per SM, and their four groups in a row
 // per sub-group come out as a latency chain; the two-vector small kernel
 // has 38, bf16 -> e4m3fn, sm_90a); pflat=0 / pflat=1 in
-// GROUPQUANT_GPU_TUNE force it off / on. Off by default until an H200 run
-// has timed it (kFlatPlansTimed; docs/cuda_kernel_notes.md, Sessions 10
-// and 12): an H100 measured it equal to the default within a point of copy
-// (docs/h100/2026-12-07/flat_*.json), which does not decide wider memory.
-constexpr bool kFlatPlansTimed = false;
+// GROUPQUANT_GPU_TUNE force it off / on. On by default above 4 TB/s since
+// an H200 timed it (docs/h200/2026-12-07-s16/flat_call/flat_{default,
+// pflat_1}.txt, same wheel and call, bf16 -> e4m3fn, % of copy): M = 16384
+// row 90.7/93.2/96.4 -> 97.9/98.1/99.3 at K = 2048/4096/7168, col_tma
+// 89.9/91.6/94.7 -> 95.0/94.4/96.9, packed 96.4/99.1/101 -> 101/102/102;
+// M = 4096 K = 4096 row 83.1 -> 92.9, K = 7168 90.3 -> 98.0; K = 2048
+// within 0.3 either way (86-87%). An H100 measured it equal to the default
+// within a point (docs/h100/2026-12-07/flat_*.json), so narrower memory
+// keeps quant_vec_kernel's items.
+constexpr bool kFlatPlansTimed = true;
 
 inline bool flat_large_plans(int peak_memory_gbps) {
   if (tuning().plain_flat >= 0) return tuning().plain_flat == 1;

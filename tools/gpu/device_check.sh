@@ -78,7 +78,9 @@ for step in "$@"; do
       /tmp/gq_silucheck | tee "$OUT/silu_check.txt" | tail -5 || status=1
       ;;
     suite)
-      run_pytest pytest_cuda tests/test_*.py examples/*_test.py --backend=cuda -n 8 -rfE || status=1
+      # SUITE_ARGS: more pytest arguments (e.g. --ignore of a file a call
+      # has already run on its own, as the tuning test).
+      run_pytest pytest_cuda tests/test_*.py examples/*_test.py --backend=cuda -n 8 -rfE ${SUITE_ARGS:-} || status=1
       ;;
     slow)
       run_pytest pytest_cuda_slow tests/test_bitexact.py --backend=cuda --run-slow -m slow -rfE || status=1
