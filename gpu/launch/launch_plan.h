@@ -87,7 +87,7 @@ struct LaunchTuning {
   // Rows of its expert per masked item of fused_small_kernel
   // (masked_rows_per_item); 0: chosen per problem, mrows=1 restores a row
   // per item. H200, E = 8, T = 4096, H = 2048, row, same wheel and call
-  // (docs/h200/masked_sweep_{default,mrows_0}.json, mrows=1 then 0):
+  // (docs/h200/2026-12-06-s9/masked_sweep_{default,mrows_0}.json, mrows=1 then 0):
   // T valid rows 115 -> 113 µs, T/2 70.1 -> 60.2 µs (61.7% -> 71.9% of the
   // valid rows' copy), T/32 18.7 -> 10.4 µs; mrows=2 and 4 in between.
   int64_t masked_rows = 0;
@@ -323,7 +323,7 @@ constexpr int64_t kSmallKernelMaxGroups = int64_t{1} << 19;
 // past 2^16 groups. The H200 (HBM3e, 4.8 TB/s peak against the H100's 3.35)
 // ran the 2^19 rule slower than the two-vector plans of its 2026-12-01
 // build at every shape above 2^16 groups that changed kernel, and faster at
-// and below it (docs/h200/bench_cuda.json against
+// and below it (docs/h200/2026-12-06-s9/bench_cuda.json against
 // docs/h200/2026-12-01/bench_cuda.json, same kernels otherwise: 16384 x
 // 4096 row 58.9 against 54.9 µs, packed 58.8 against 51.7; 16384 x 2048
 // row 31.8 against 30.6; 4096 x 7168 packed 28.2 against 26.0; 4096 x
@@ -539,7 +539,7 @@ inline bool small_kernel_fits(const QuantProblem& p, const LaunchPlan& plan) {
 // e4m3fn): CUDA-graph replay with warm x, col and col_tma, now as fast as
 // row-major scales (64 x 4096 2.00 -> 1.74 µs, 64 x 7168 2.09 -> 1.82,
 // 256 x 7168 2.74 -> 2.49, 64 x 2048 1.81 -> 1.67; the H200 showed the
-// same 0.15-0.3 µs gap, docs/h200/bench_cuda.json) and 1024 x 7168
+// same 0.15-0.3 µs gap, docs/h200/2026-12-06-s9/bench_cuda.json) and 1024 x 7168
 // (57344 groups) 88.9% -> 90.6% of copy; at 4096 x 2048 (2^16 groups)
 // 89.7% -> 89.2% and at 16384 x 2048 99.5% -> 95.8%, where rows 4 KB
 // apart per sub-group cost DRAM locality. order: tuning().column_order
@@ -750,7 +750,7 @@ inline void use_masked_row_slots(const QuantProblem& p, int64_t rows_per_item,
 // loop of four-group items (101 registers, 2 resident blocks per SM) or,
 // packed, its full grid over every row. On the H200 that loop ran the
 // bench's masked case (E = 8, T = 4096, K = 7168, T/2 valid) at 77-82% of
-// the valid rows' copy (docs/h200/masked_sweep_mrows_0.json). On an H100
+// the valid rows' copy (docs/h200/2026-12-06-s9/masked_sweep_mrows_0.json). On an H100
 // 80GB HBM3 (docs/h100/2026-12-07/, same machine): T/32 valid row 16.2 ->
 // 9.66 µs and packed 38.3 -> 9.12; T/2 row 131 -> 126, packed 132 -> 128;
 // all rows valid row 255 -> 254 but packed 237 -> 251 µs, the one case it
