@@ -1,4 +1,4 @@
-# Sourced by the device-call scripts (flat_call.sh, steps_call.sh): a call's
+# Sourced by the device-call scripts (misses_call.sh, steps_call.sh): a call's
 # logs are written under one folder and tarred into $OUT every 15 s and at
 # the end, since the device tool returns at most 8 files from $OUT and a call
 # killed at its limit returns only what $OUT holds at that moment.

@@ -1,6 +1,6 @@
 #!/bin/bash
 # A device call that runs device_check.sh steps one after another within a
-# time budget, for the calls after flat_call.sh on the same machine:
+# time budget, for the calls after misses_call.sh on the same machine:
 #
 #   tools/gpu/steps_call.sh WHEEL_DIR SECONDS STEP[:NEEDED]...
 #

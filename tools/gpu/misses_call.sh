@@ -1,0 +1,64 @@
+#!/bin/bash
+# The device call for what an H200 still misses (docs/performance.md, "What
+# limits the misses"), ordered so that a call cut short still returns what
+# decides a default first:
+#   1. the tuning test's smax and corder cases (bytes of what steps 2-3 time);
+#   2. the sweep default against smax=15 and smax=14 at the shapes from 2^13
+#      to 2^16 groups: whether 4096 x 2048 (86-87% of copy, the small shape
+#      at its 2^16-group bound) and M = 1024 gain from the two-vector
+#      one-group plans that won at 4096 x 4096 (83 -> 93%);
+#   3. the sweep default against corder=1 for col_tma past the small shape
+#      (col_tma at K = 4096: 89.7% at M = 4096, 94.4% at 16384, where row on
+#      the same kernel reaches 92.9% and 98.1%);
+#   4. the fused and masked bench (no torch.compile) under the fused plans'
+#      tunes: the H200's fused misses (70-88% of copy) against flat=0 and
+#      the masked row slots against mrows=2 and mrows=16;
+#   5. Nsight Compute: the plain misses (NCU_CALLS of gpu_ncu_probe.py) and
+#      the fused kernel's stall reasons (fusedstall).
+#
+#   tools/gpu/misses_call.sh WHEEL_DIR [SECONDS]   (default 540: a call's 600 s
+#                                                   less installs and transfers)
+#
+# Everything is written under /tmp/gq_misses and tarred into $OUT/logs.tgz
+# every 15 s and at the end (out_snapshots.sh).
+set -u
+cd "$(dirname "$0")/../.."
+WHEEL_DIR=$1
+BUDGET=${2:-540}
+W=/tmp/gq_misses
+. tools/gpu/out_snapshots.sh
+start_snapshots "$W" logs
+start=$(date +%s)
+left() { echo $((BUDGET - $(date +%s) + start)); }
+check() { OUT=$W timeout "$1" bash tools/gpu/device_check.sh "$WHEEL_DIR" "$2" 2>&1 | tee -a "$W/log.txt"; }
+keep_sweep() {  # the sweep step's outputs under $W/$1
+  mkdir -p "$W/$1"
+  cp -r /tmp/gq_sweep /tmp/gq_sweep_*.txt "$W/$1/" 2>/dev/null
+  rm -rf /tmp/gq_sweep /tmp/gq_sweep_*.txt "$W/sweep.tgz"
+}
+TUNING_TESTS="smax or corder" check 150 tuning
+l=$(left)
+if ((l > 60)); then
+  SWEEP_TUNES="default smax=15 smax=14" SWEEP_LAYOUTS=row,col_tma,packed \
+    SWEEP_SHAPES=256x7168,1024x2048,1024x4096,1024x7168,4096x2048 check "$l" sweep
+  keep_sweep smax
+fi
+l=$(left)
+if ((l > 45)); then
+  SWEEP_TUNES="default corder=1" SWEEP_LAYOUTS=row,col_tma \
+    SWEEP_SHAPES=4096x2048,4096x4096,4096x7168,16384x2048,16384x4096 check "$l" sweep
+  keep_sweep corder
+fi
+l=$(left)
+if ((l > 90)); then
+  FUSED_TUNES="default flat=0 mrows=2 mrows=16" FUSED_ARGS="--masked-valid 1,2" \
+    SWEEP_LAYOUTS=row,packed check "$l" fusedsweep
+fi
+l=$(left)
+if ((l > 40)); then
+  NCU_CALLS=4096x2048:row,4096x2048:col_tma,16384x4096:row,16384x4096:col_tma NCU_COUNT=4 \
+    check "$l" ncu
+fi
+l=$(left)
+((l > 30)) && check "$l" fusedstall
+stop_snapshots
