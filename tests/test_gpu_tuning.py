@@ -26,7 +26,7 @@ import torch
 pytestmark = pytest.mark.gpu_only
 
 TUNES = ["grid=wave", "mgrid=full", "packed=word", "small=0", "chunk=1", "chunk=2", "vpl=1,chunk=1", "vpl=2", "vpl=4",
-         "bps=4", "flat=0", "mrows=1", "mrows=3", "smax=16", "smax=19", "pflat=0", "pflat=1",
+         "bps=4", "flat=0", "mrows=1", "mrows=3", "smax=14", "smax=16", "smax=19", "pflat=0", "pflat=1",
          "pflat=1,smax=10", "mflat=0", "mflat=1", "svpl=1", "svpl=2", "corder=0", "corder=1",
          "corder=1,svpl=1", "pcorder=1", "pcorder=1,svpl=1", "fhalf=0", "fhalf=1", "fhalf=1,corder=0"]
 
