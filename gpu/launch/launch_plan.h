@@ -367,7 +367,9 @@ inline bool prefers_small_shape(const QuantProblem& p, int64_t max_groups) {
 // M = 4096 K = 4096 row 83.1 -> 92.9, K = 7168 90.3 -> 98.0; K = 2048
 // within 0.3 either way (86-87%). An H100 measured it equal to the default
 // within a point (docs/h100/2026-12-07/flat_*.json), so narrower memory
-// keeps quant_vec_kernel's items.
+// keeps quant_vec_kernel's items. ROCm devices above 4 TB/s follow the
+// same bandwidth rule as for the small-shape bound, untimed (no AMD GPU
+// here); pflat=0 restores quant_vec_kernel's items there.
 constexpr bool kFlatPlansTimed = true;
 
 inline bool flat_large_plans(int peak_memory_gbps) {
