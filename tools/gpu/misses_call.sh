@@ -2,7 +2,9 @@
 # The device call for what an H200 still misses (docs/performance.md, "What
 # limits the misses"), ordered so that a call cut short still returns what
 # decides a default first:
-#   1. the tuning test's smax and corder cases (bytes of what steps 2-3 time);
+#   1. the tuning test's smax and corder cases, the bytes of what steps 2-3
+#      time (its smax=14 case takes the plans smax=15 gives 2^15-2^16 groups;
+#      smax=15 itself is not in its list);
 #   2. the sweep default against smax=15 and smax=14 at the shapes from 2^13
 #      to 2^16 groups: whether 4096 x 2048 (86-87% of copy, the small shape
 #      at its 2^16-group bound) and M = 1024 gain from the two-vector
