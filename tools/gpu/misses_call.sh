@@ -22,45 +22,28 @@
 #                                                   less installs and transfers)
 #
 # Everything is written under /tmp/gq_misses and tarred into $OUT/logs.tgz
-# every 15 s and at the end (out_snapshots.sh).
+# every 15 s and at the end (out_snapshots.sh); each step starts only if
+# the time it needs is left (call_budget.sh).
 set -u
 cd "$(dirname "$0")/../.."
-WHEEL_DIR=$1
-BUDGET=${2:-540}
 W=/tmp/gq_misses
 . tools/gpu/out_snapshots.sh
+. tools/gpu/call_budget.sh
 start_snapshots "$W" logs
-start=$(date +%s)
-left() { echo $((BUDGET - $(date +%s) + start)); }
-check() { OUT=$W timeout "$1" bash tools/gpu/device_check.sh "$WHEEL_DIR" "$2" 2>&1 | tee -a "$W/log.txt"; }
+budget_start "$1" "${2:-540}" "$W"
 keep_sweep() {  # the sweep step's outputs under $W/$1
   mkdir -p "$W/$1"
   cp -r /tmp/gq_sweep /tmp/gq_sweep_*.txt "$W/$1/" 2>/dev/null
   rm -rf /tmp/gq_sweep /tmp/gq_sweep_*.txt "$W/sweep.tgz"
 }
-TUNING_TESTS="smax or corder" check 150 tuning
-l=$(left)
-if ((l > 60)); then
-  SWEEP_TUNES="default smax=15 smax=14" SWEEP_LAYOUTS=row,col_tma,packed \
-    SWEEP_SHAPES=256x7168,1024x2048,1024x4096,1024x7168,4096x2048 check "$l" sweep
-  keep_sweep smax
-fi
-l=$(left)
-if ((l > 45)); then
-  SWEEP_TUNES="default corder=1" SWEEP_LAYOUTS=row,col_tma \
-    SWEEP_SHAPES=4096x2048,4096x4096,4096x7168,16384x2048,16384x4096 check "$l" sweep
-  keep_sweep corder
-fi
-l=$(left)
-if ((l > 90)); then
-  FUSED_TUNES="default flat=0 mrows=2 mrows=16" FUSED_ARGS="--masked-valid 1,2" \
-    SWEEP_LAYOUTS=row,packed check "$l" fusedsweep
-fi
-l=$(left)
-if ((l > 40)); then
-  NCU_CALLS=4096x2048:row,4096x2048:col_tma,16384x4096:row,16384x4096:col_tma NCU_COUNT=4 \
-    check "$l" ncu
-fi
-l=$(left)
-((l > 30)) && check "$l" fusedstall
+run_step 60:150 tuning TUNING_TESTS="smax or corder"
+run_step 61 sweep SWEEP_TUNES="default smax=15 smax=14" SWEEP_LAYOUTS=row,col_tma,packed \
+  SWEEP_SHAPES=256x7168,1024x2048,1024x4096,1024x7168,4096x2048 && keep_sweep smax
+run_step 46 sweep SWEEP_TUNES="default corder=1" SWEEP_LAYOUTS=row,col_tma \
+  SWEEP_SHAPES=4096x2048,4096x4096,4096x7168,16384x2048,16384x4096 && keep_sweep corder
+run_step 91 fusedsweep FUSED_TUNES="default flat=0 mrows=2 mrows=16" \
+  FUSED_ARGS="--masked-valid 1,2" SWEEP_LAYOUTS=row,packed
+run_step 41 ncu NCU_CALLS=4096x2048:row,4096x2048:col_tma,16384x4096:row,16384x4096:col_tma \
+  NCU_COUNT=4
+run_step 31 fusedstall
 stop_snapshots

@@ -1,35 +1,30 @@
 #!/bin/bash
 # A device call that runs device_check.sh steps one after another within a
-# time budget, for the calls after misses_call.sh on the same machine:
+# time budget (call_budget.sh), for the calls after misses_call.sh on the
+# same machine:
 #
 #   tools/gpu/steps_call.sh WHEEL_DIR SECONDS STEP[:NEEDED]...
 #
 # A step starts only if at least NEEDED seconds (default 60) of SECONDS are
-# left, and is cut at what is left, so the call ends inside the tool's limit
-# and the steps after a long one are skipped rather than killed half-way.
-# Everything is written under /tmp/gq_steps and tarred into $OUT/steps.tgz
-# every 15 s and at the end (out_snapshots.sh). Example:
+# left. Per-step settings come from the environment of the whole call
+# (SUITE_ARGS, SWEEP_TUNES, ...; device_check.sh lists them). Everything is
+# written under /tmp/gq_steps and tarred into $OUT/steps.tgz every 15 s and
+# at the end (out_snapshots.sh). Example:
 #
 #   tools/gpu/steps_call.sh .wheels/t 560 bench:240 fusedbench:150 sanitize:120
 set -u
 cd "$(dirname "$0")/../.."
-WHEEL_DIR=$1
-BUDGET=$2
-shift 2
 W=/tmp/gq_steps
 . tools/gpu/out_snapshots.sh
+. tools/gpu/call_budget.sh
 start_snapshots "$W" steps
-start=$(date +%s)
+budget_start "$1" "$2" "$W"
+shift 2
 for spec in "$@"; do
   step=${spec%%:*}
   need=60
   [[ $spec == *:* ]] && need=${spec#*:}
-  left=$((BUDGET - $(date +%s) + start))
-  if ((left < need)); then
-    echo "=== skip $step: $left s left, it needs $need" | tee -a "$W/log.txt"
-    continue
-  fi
-  OUT=$W timeout "$((left - 5))" bash tools/gpu/device_check.sh "$WHEEL_DIR" "$step" 2>&1 | tee -a "$W/log.txt"
+  run_step "$need" "$step"
   [[ -f $W/sweep.tgz ]] && mv "$W/sweep.tgz" "$W/sweep_after_$step.tgz"
 done
 stop_snapshots
