@@ -1,22 +1,23 @@
 #!/bin/bash
 # The device call for what an H200 still misses (docs/performance.md, "What
-# limits the misses"), ordered so that a call cut short still returns what
-# decides a default first:
-#   1. the tuning test's smax and corder cases, the bytes of what steps 2-3
+# limits the misses"), ordered so that a call cut short still returns the
+# profiles that explain the misses first, then what would change a default:
+#   1. Nsight Compute: the plain misses (NCU_CALLS of gpu_ncu_probe.py), the
+#      fused kernel's stall reasons (fusedstall) and the small calls'
+#      instructions and stalls (smallncu, graph replay at M = 1 and 64);
+#   2. the tuning test's smax and corder cases, the bytes of what steps 3-4
 #      time (its smax=14 case takes the plans smax=15 gives 2^15-2^16 groups;
 #      smax=15 itself is not in its list);
-#   2. the sweep default against smax=15 and smax=14 at the shapes from 2^13
+#   3. the sweep default against smax=15 and smax=14 at the shapes from 2^13
 #      to 2^16 groups: whether 4096 x 2048 (86-87% of copy, the small shape
 #      at its 2^16-group bound) and M = 1024 gain from the two-vector
 #      one-group plans that won at 4096 x 4096 (83 -> 93%);
-#   3. the sweep default against corder=1 for col_tma past the small shape
+#   4. the sweep default against corder=1 for col_tma past the small shape
 #      (col_tma at K = 4096: 89.7% at M = 4096, 94.4% at 16384, where row on
 #      the same kernel reaches 92.9% and 98.1%);
-#   4. the fused and masked bench (no torch.compile) under the fused plans'
+#   5. the fused and masked bench (no torch.compile) under the fused plans'
 #      tunes: the H200's fused misses (70-88% of copy) against flat=0 and
-#      the masked row slots against mrows=2 and mrows=16;
-#   5. Nsight Compute: the plain misses (NCU_CALLS of gpu_ncu_probe.py) and
-#      the fused kernel's stall reasons (fusedstall).
+#      the masked row slots against mrows=2 and mrows=16.
 #
 #   tools/gpu/misses_call.sh WHEEL_DIR [SECONDS]   (default 540: a call's 600 s
 #                                                   less installs and transfers)
@@ -36,6 +37,10 @@ keep_sweep() {  # the sweep step's outputs under $W/$1
   cp -r /tmp/gq_sweep /tmp/gq_sweep_*.txt "$W/$1/" 2>/dev/null
   rm -rf /tmp/gq_sweep /tmp/gq_sweep_*.txt "$W/sweep.tgz"
 }
+run_step 41 ncu NCU_CALLS=4096x2048:row,4096x2048:col_tma,16384x4096:row,16384x4096:col_tma \
+  NCU_COUNT=4
+run_step 31 fusedstall
+run_step 31 smallncu
 run_step 60:150 tuning TUNING_TESTS="smax or corder"
 run_step 61 sweep SWEEP_TUNES="default smax=15 smax=14" SWEEP_LAYOUTS=row,col_tma,packed \
   SWEEP_SHAPES=256x7168,1024x2048,1024x4096,1024x7168,4096x2048 && keep_sweep smax
@@ -43,7 +48,4 @@ run_step 46 sweep SWEEP_TUNES="default corder=1" SWEEP_LAYOUTS=row,col_tma \
   SWEEP_SHAPES=4096x2048,4096x4096,4096x7168,16384x2048,16384x4096 && keep_sweep corder
 run_step 91 fusedsweep FUSED_TUNES="default flat=0 mrows=2 mrows=16" \
   FUSED_ARGS="--masked-valid 1,2" SWEEP_LAYOUTS=row,packed
-run_step 41 ncu NCU_CALLS=4096x2048:row,4096x2048:col_tma,16384x4096:row,16384x4096:col_tma \
-  NCU_COUNT=4
-run_step 31 fusedstall
 stop_snapshots
