@@ -167,7 +167,7 @@ for step in "$@"; do
         --section SchedulerStats \
         -k "regex:quant_(vec|small)_kernel" --launch-count ${NCU_COUNT:-4} \
         python3 tools/gpu/gpu_ncu_probe.py >"$OUT/ncu.txt" 2>&1 || status=1
-      grep -E "quant_(vec|small)_kernel|Duration|DRAM Throughput|Issue Slots Busy|Achieved Occupancy|Registers Per|Executed Instructions  |Warp Cycles Per Issued" "$OUT/ncu.txt" | head -60
+      grep -E "quant_(vec|small)_kernel|Duration|SM Frequency|DRAM Throughput|Issue Slots Busy|Achieved Occupancy|Registers Per|Executed Instructions  |Warp Cycles Per Issued" "$OUT/ncu.txt" | head -60
       ;;
     fused)
       run_pytest pytest_cuda_fused tests/test_fused.py tests/test_fused_compile.py \
@@ -195,6 +195,7 @@ torch.cuda.synchronize()" >"$OUT/ncu_fused.txt" 2>&1 || status=1
     fusedstall)
       ncu --clock-control none --section SpeedOfLight --section Occupancy \
         --section LaunchStats --section WarpStateStats --section SchedulerStats \
+        --section InstructionStats \
         --metrics "regex:^smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio$" \
         -k regex:fused_ --launch-count 3 python3 -c "
 import torch, groupquant
@@ -205,8 +206,8 @@ for m, packed in ((16384, False), (16384, True), (4096, False)):
     else:
         groupquant.per_token_group_quant_fp8(x, 128, fuse_silu_and_mul=True)
 torch.cuda.synchronize()" >"$OUT/ncu_fused_stall.txt" 2>&1 || status=1
-      grep -E "fused_|Duration|DRAM Throughput|Registers Per|Achieved Occupancy|Issued Warp Per|stalled_(long|wait|math|short|no_inst|not_sel|lg|barrier|mio|dispatch|branch|selected)" \
-        "$OUT/ncu_fused_stall.txt" | head -90
+      grep -E "fused_|Duration|SM Frequency|DRAM Throughput|Registers Per|Achieved Occupancy|Issue Slots Busy|Executed Instructions  |Issued Warp Per|stalled_(long|wait|math|short|no_inst|not_sel|lg|barrier|mio|dispatch|branch|selected)" \
+        "$OUT/ncu_fused_stall.txt" | head -120
       ;;
     maskedstall)
       for tune in default mflat=0; do
