@@ -119,6 +119,10 @@ inline Error launch_fused_small(const QuantProblem& p, const LaunchPlan& plan,
                             std::false_type{}, fused,
                             std::integral_constant<int, 8>{});
       }
+      if (plan.nv == 4) {  // fused_four_vector_items
+        return launch_as(std::integral_constant<int, 4>{}, std::false_type{},
+                         fused);
+      }
     }
     if (plan.nv == 1) {
       return launch_as(std::integral_constant<int, 1>{}, std::false_type{},

@@ -604,9 +604,32 @@ inline bool packed_bytes_fit_31_bits(const QuantProblem& p) {
   return small_kernel_extent(p).s_words * 4 < INT32_MAX;
 }
 
+// Unmasked fused calls of 2-byte inputs with four vectors per lane (vpl=4
+// in GROUPQUANT_GPU_TUNE; a candidate, off by default): one group per item
+// on fused_small_kernel, a quarter of the lanes per group, so the item's
+// fixed cost (index math, the group maximum's shuffles, the scale, its
+// reciprocal and store: about 150 of the two-vector item's 650 issued
+// instructions, sm_90a) is shared by 32 elements per lane instead of 16.
+// On the H200 the large fused calls are issue-bound (docs/performance.md).
+// float32 inputs would hold 2 x 16 input vectors per lane, masked calls
+// keep their row slots' two-vector items, and calls whose byte offsets
+// pass 31 bits keep the generic path that four vectors took before (only
+// fused_small_kernel has a four-vector instance).
+inline bool fused_four_vector_items(const QuantProblem& p, int nv) {
+  if (nv != 4 || !p.fuse_silu_and_mul || p.masked() ||
+      input_bytes(p.in_format) != 2 || tuning().vectors_per_lane != 4 ||
+      !tuning().small_kernel) {
+    return false;
+  }
+  const SmallKernelExtent ext = small_kernel_extent(p);
+  return ext.x_end < INT32_MAX && ext.q_end < INT32_MAX &&
+         ext.s_words * 4 < INT32_MAX;
+}
+
 // Whether fused_small_kernel takes a fused/masked plan: one group per item
 // (packed: a byte of the word per item); fused calls with one vector per
-// lane, or two under `flat` (masked calls: two only); masked calls without
+// lane, or two under `flat` (masked calls: two only), or four
+// (fused_four_vector_items); masked calls without
 // the fusion with two (masked_plain_flat chooses their one-group plan);
 // and every byte offset of every expert below 2^31, the up half (H elements
 // after the gate) included.
@@ -621,7 +644,8 @@ inline bool fused_small_kernel_fits(const QuantProblem& p,
     // Masked plain calls: the plans masked_plain_flat chose.
     if (!p.masked() || plan.nv != 2 || !plan.flat_two_vector) return false;
   } else if (p.masked() ? !(flat && plan.nv == 2)
-                        : !(plan.nv == 1 || (flat && plan.nv == 2))) {
+                        : !(plan.nv == 1 || (flat && plan.nv == 2) ||
+                            fused_four_vector_items(p, plan.nv))) {
     return false;
   }
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
@@ -660,7 +684,8 @@ inline bool fused_vector_shape(const QuantProblem& p, int sm_count,
           ? (tuning().vectors_per_lane > 0 ? tuning().vectors_per_lane
                                            : (wide_rows ? 2 : 1))
           : vectors_per_lane(p.experts * p.m * p.groups_per_row, sm_count);
-  if (!vector_shape(p, min_vectors, lanes, nv) || *nv > 2) return false;
+  if (!vector_shape(p, min_vectors, lanes, nv)) return false;
+  if (*nv > 2 && !fused_four_vector_items(p, *nv)) return false;
   const int64_t in_bytes = input_bytes(p.in_format);
   const int64_t out_vec = 16 / in_bytes;
   if (p.experts > 1) {
@@ -813,7 +838,8 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
                          tuning().small_kernel && tuning().chunk == kChunk &&
                          p.m * p.groups_per_row <= kFusedOneGroupMaxGroups;
   const bool two_vector_items =
-      plan.nv == 2 && (wide || masked_plain_flat(p, masked_flat));
+      (plan.nv == 2 && (wide || masked_plain_flat(p, masked_flat))) ||
+      fused_four_vector_items(p, plan.nv);
   plan.flat_two_vector = two_vector_items && !p.fuse_silu_and_mul;
   plan_items(p, sm_count, *rows * p.experts, &plan,
              one_group || two_vector_items ? 1 : tuning().chunk);
