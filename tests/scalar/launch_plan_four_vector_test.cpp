@@ -9,52 +9,17 @@
 #include <cstdlib>
 
 #include "gpu/launch/launch_plan.h"
+#include "tests/scalar/launch_plan_checks.h"
 
 namespace {
 
-using groupquant::InputFormat;
-using groupquant::QuantProblem;
-using groupquant::ScaleLayout;
-namespace gpu = groupquant::gpu;
+using namespace launch_plan_checks;
 
-constexpr int kSms = 132;
-int failures = 0;
-
-void expect(bool ok, const char* what) {
-  if (!ok) {
-    std::printf("FAIL: %s\n", what);
-    ++failures;
-  }
-}
-
-// fuse_silu_and_mul on a contiguous bf16 [m, 2h] input, G = 128, 16-byte
-// aligned pointers: q is [m, h].
+// fuse_silu_and_mul on a contiguous bf16 [m, 2h] input: q is [m, h].
 QuantProblem fused(int64_t m, int64_t h, bool packed) {
-  alignas(16) static char storage[64];
-  QuantProblem p;
-  p.m = m;
-  p.k = h;
-  p.group_size = 128;
-  p.groups_per_row = h / 128;
+  QuantProblem p = problem(m, h, packed);
   p.x_row_stride = 2 * h;
-  p.q_row_stride = h;
-  p.qmin = -448.f;
-  p.qmax = 448.f;
-  p.in_format = InputFormat::kBFloat16;
   p.fuse_silu_and_mul = true;
-  p.x = storage;
-  p.q = storage;
-  p.s = storage;
-  if (packed) {
-    p.layout = ScaleLayout::kPackedUE8M0;
-    p.ue8m0 = true;
-    p.packed_cols = (p.groups_per_row + 3) / 4;
-    p.packed_rows = (m + 3) / 4 * 4;
-    p.packed_col_stride = p.packed_rows;
-  } else {
-    p.s_row_stride = p.groups_per_row;
-    p.s_group_stride = 1;
-  }
   return p;
 }
 

@@ -10,24 +10,11 @@
 #include <utility>
 
 #include "gpu/launch/launch_plan.h"
+#include "tests/scalar/launch_plan_checks.h"
 
 namespace {
 
-using groupquant::InputFormat;
-using groupquant::QuantFormat;
-using groupquant::QuantProblem;
-using groupquant::ScaleLayout;
-namespace gpu = groupquant::gpu;
-
-constexpr int kSms = 132;
-int failures = 0;
-
-void expect(bool ok, const char* what) {
-  if (!ok) {
-    std::printf("FAIL: %s\n", what);
-    ++failures;
-  }
-}
+using namespace launch_plan_checks;
 
 // A switch whose unset value -1 means "the rule": key=1 and key=0 force
 // it on and off, any other value leaves the rule.
@@ -38,36 +25,6 @@ void expect_rule_switch(const char* key, int gpu::LaunchTuning::*field) {
                   gpu::parse_tuning((k + "=0").c_str()).*field == 0 &&
                   gpu::parse_tuning((k + "=2").c_str()).*field == -1;
   expect(ok, (k + ": the rule unless 0 or 1 is asked").c_str());
-}
-
-// A contiguous bf16 [m, k] problem with G = 128, 16-byte aligned pointers.
-QuantProblem problem(int64_t m, int64_t k, bool packed) {
-  alignas(16) static char storage[64];
-  QuantProblem p;
-  p.m = m;
-  p.k = k;
-  p.group_size = 128;
-  p.groups_per_row = k / 128;
-  p.x_row_stride = k;
-  p.q_row_stride = k;
-  p.qmin = -448.f;
-  p.qmax = 448.f;
-  p.in_format = InputFormat::kBFloat16;
-  p.out_format = QuantFormat::kE4M3FN;
-  p.x = storage;
-  p.q = storage;
-  p.s = storage;
-  if (packed) {
-    p.layout = ScaleLayout::kPackedUE8M0;
-    p.ue8m0 = true;
-    p.packed_cols = (p.groups_per_row + 3) / 4;
-    p.packed_rows = (m + 3) / 4 * 4;
-    p.packed_col_stride = p.packed_rows;
-  } else {
-    p.s_row_stride = p.groups_per_row;
-    p.s_group_stride = 1;
-  }
-  return p;
 }
 
 void small_problems_take_the_small_kernel() {
