@@ -604,6 +604,15 @@ inline bool packed_bytes_fit_31_bits(const QuantProblem& p) {
   return small_kernel_extent(p).s_words * 4 < INT32_MAX;
 }
 
+// Whether every byte offset fused_small_kernel forms for the call, every
+// expert's and the up half's, fits 31 bits: the experts' base offsets are
+// bytes, the scales' too (e * words * 4).
+inline bool fused_small_offsets_fit(const QuantProblem& p) {
+  const SmallKernelExtent ext = small_kernel_extent(p);
+  return ext.x_end < INT32_MAX && ext.q_end < INT32_MAX &&
+         ext.s_words * 4 < INT32_MAX;
+}
+
 // Unmasked fused calls of 2-byte inputs with four vectors per lane (vpl=4
 // in GROUPQUANT_GPU_TUNE; a candidate, off by default): one group per item
 // on fused_small_kernel, a quarter of the lanes per group, so the item's
@@ -621,9 +630,7 @@ inline bool fused_four_vector_items(const QuantProblem& p, int nv) {
       !tuning().small_kernel) {
     return false;
   }
-  const SmallKernelExtent ext = small_kernel_extent(p);
-  return ext.x_end < INT32_MAX && ext.q_end < INT32_MAX &&
-         ext.s_words * 4 < INT32_MAX;
+  return fused_small_offsets_fit(p);
 }
 
 // Whether fused_small_kernel takes a fused/masked plan: one group per item
@@ -650,10 +657,7 @@ inline bool fused_small_kernel_fits(const QuantProblem& p,
   }
   const bool packed = p.layout == ScaleLayout::kPackedUE8M0;
   if (packed && plan.chunks_per_row != p.packed_cols * kChunk) return false;
-  // The experts' base offsets are bytes, the scales' too (e * words * 4).
-  const SmallKernelExtent ext = small_kernel_extent(p);
-  return ext.x_end < INT32_MAX && ext.q_end < INT32_MAX &&
-         ext.s_words * 4 < INT32_MAX && plan.items * plan.lanes < INT32_MAX;
+  return fused_small_offsets_fit(p) && plan.items * plan.lanes < INT32_MAX;
 }
 
 // The packed plan as one group per item (chunk 1, four items per UE8M0
@@ -837,15 +841,17 @@ inline LaunchPlan plan_fused(const QuantProblem& p, int sm_count,
   const bool one_group = p.fuse_silu_and_mul && !p.masked() &&
                          tuning().small_kernel && tuning().chunk == kChunk &&
                          p.m * p.groups_per_row <= kFusedOneGroupMaxGroups;
-  const bool two_vector_items =
+  // Several vectors per lane, still one group per item: two (wide fused
+  // rows, masked plain calls) or four (fused_four_vector_items).
+  const bool wide_items =
       (plan.nv == 2 && (wide || masked_plain_flat(p, masked_flat))) ||
       fused_four_vector_items(p, plan.nv);
-  plan.flat_two_vector = two_vector_items && !p.fuse_silu_and_mul;
+  plan.flat_two_vector = wide_items && !p.fuse_silu_and_mul;
   plan_items(p, sm_count, *rows * p.experts, &plan,
-             one_group || two_vector_items ? 1 : tuning().chunk);
+             one_group || wide_items ? 1 : tuning().chunk);
   plan.one_wave = p.masked() && (p.fuse_silu_and_mul || !packed) &&
                   !tuning().masked_full_grid;
-  if (packed && plan.vectorized && (one_group || two_vector_items)) {
+  if (packed && plan.vectorized && (one_group || wide_items)) {
     // A word's four groups are no longer one sub-group's serial work (H100,
     // M = 1: 11.3 us packed against 5.8 us row-major).
     use_packed_byte_grid(p, *rows * p.experts, &plan);
